@@ -1,0 +1,32 @@
+// The activities of migrateShard, made from injected dependencies: the worker wires
+// the real cluster, tests wire one under a temp directory. No module-level state.
+import type { Cluster } from '../store/cluster';
+import type { Replicator } from '../store/replicator';
+import { withFailures } from './failures';
+import { createPhases } from './phases';
+import { prepareMigration } from './prepare';
+import { rollbackMigration } from './rollback';
+import type { ActivityTestHooks } from './test-hooks';
+import type { JobRef, PrepareInput } from './types';
+
+export interface ActivityDeps {
+  cluster: Cluster;
+  replicator: Replicator;
+  testHooks?: ActivityTestHooks;
+}
+
+export function createActivities({ cluster, replicator, testHooks }: ActivityDeps) {
+  const phases = createPhases(cluster, replicator, testHooks);
+  return {
+    prepare: withFailures(async (input: PrepareInput) => prepareMigration(cluster, input)),
+    lock: withFailures(phases.lock),
+    checkpointAndCopy: withFailures(phases.checkpointAndCopy),
+    catchUp: withFailures(phases.catchUp),
+    replay: withFailures(phases.replay),
+    unlock: withFailures(phases.unlock),
+    rollback: withFailures(async (job: JobRef) => rollbackMigration(cluster, replicator, job)),
+  };
+}
+
+export type MigrationActivities = ReturnType<typeof createActivities>;
+export type * from './types';

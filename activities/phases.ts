@@ -1,0 +1,142 @@
+// The migration's phases as activities. Each is idempotent under retries and
+// re-delivery, keyed by the job id: re-running a finished phase changes nothing.
+import { Context } from '@temporalio/activity';
+import * as fs from 'node:fs';
+import { ErrorType, TasksdError } from '../common/errors';
+import type { Cluster } from '../store/cluster';
+import type { Replicator } from '../store/replicator';
+import { replayChanges } from '../store/replay';
+import { copyShard } from '../store/shard-copy';
+import { openShardFile, readState, type ShardDb } from '../store/shard-file';
+import { fingerprint, sameContent } from '../store/verify';
+import type { ActivityTestHooks } from './test-hooks';
+import type { CatchUpResult, CopyHeartbeat, CopyResult, JobRef, LockResult, ReplayResult, UnlockResult } from './types';
+
+export function createPhases(cluster: Cluster, replicator: Replicator, hooks: ActivityTestHooks = {}) {
+  const sourceFile = (job: JobRef) => cluster.fileOn(job.from, job.org, job.ns);
+  const destFile = (job: JobRef) => cluster.fileOn(job.to, job.org, job.ns);
+
+  function withBoth<T>(job: JobRef, fn: (source: ShardDb, dest: ShardDb) => T): T {
+    const source = openShardFile(sourceFile(job));
+    try {
+      const dest = openShardFile(destFile(job));
+      try {
+        return fn(source, dest);
+      } finally {
+        dest.close();
+      }
+    } finally {
+      source.close();
+    }
+  }
+
+  return {
+    /** Proposes the barrier; the shard refuses writes once it is accepted. */
+    async lock(job: JobRef): Promise<LockResult> {
+      const { seq } = await replicator.propose({ op: 'lock', org: job.org, ns: job.ns, jobId: job.jobId });
+      return { barrierSeq: seq, lockedAt: Date.now() };
+    },
+
+    /** Copies the shard to the destination node, durably and verified, heartbeating progress. */
+    async checkpointAndCopy(job: JobRef): Promise<CopyResult> {
+      const ctx = Context.current();
+      const previous = ctx.info.heartbeatDetails as CopyHeartbeat | undefined;
+      try {
+        return await copyShard({
+          org: job.org,
+          ns: job.ns,
+          jobId: job.jobId,
+          sourceFile: sourceFile(job),
+          destDir: cluster.catalog.node(job.to).dir,
+          mode: job.mode,
+          copy: {
+            resumeFrom: previous?.bytesCopied ?? 0,
+            onProgress: (progress) => ctx.heartbeat(progress satisfies CopyHeartbeat),
+            signal: ctx.cancellationSignal,
+            bytesPerSecond: hooks.copyBytesPerSecond,
+            beforeWrite: hooks.failCopyWith ? failAfterFirstChunk(hooks.failCopyWith) : undefined,
+          },
+          afterCopy: hooks.corruptCopy ? flipOneByte : undefined,
+        });
+      } catch (err) {
+        throw asDiskError(err, job);
+      }
+    },
+
+    /** Online only: replays the backlog while the shard stays writable, and measures it. */
+    async catchUp(job: JobRef): Promise<CatchUpResult> {
+      return withBoth(job, (source, dest) => {
+        const started = performance.now();
+        const { frames, seq } = replayChanges(source, dest);
+        const elapsed = performance.now() - started;
+        const backlog = readState(source).seq - seq;
+        return { frames, backlog, msPerFrame: frames > 0 ? elapsed / frames : 0 };
+      });
+    },
+
+    /**
+     * Applies every frame up to the barrier that the destination lacks, then gates the
+     * cut-over: destination and source must agree on seq, rows and content checksum.
+     */
+    async replay(job: JobRef): Promise<ReplayResult> {
+      return withBoth(job, (source, dest) => {
+        if (readState(source).lockedBy !== job.jobId) {
+          throw new TasksdError(ErrorType.ShardLocked, `shard ${job.org}/${job.ns} is not locked by job ${job.jobId}; replay needs the barrier`);
+        }
+        const { frames } = replayChanges(source, dest);
+        const expected = fingerprint(source);
+        const actual = fingerprint(dest);
+        sameContent(`destination ${destFile(job)}`, expected, actual);
+        return { frames, ...actual };
+      });
+    },
+
+    /** Hands the shard to the destination and lifts the barrier; then ends the job's claim. */
+    async unlock(job: JobRef): Promise<UnlockResult> {
+      const { seq } = await replicator.propose({
+        op: 'unlock',
+        org: job.org,
+        ns: job.ns,
+        jobId: job.jobId,
+        handoff: { from: job.from, to: job.to },
+      });
+      const unlockedAt = Date.now();
+      cluster.catalog.release(job.org, job.ns, job.jobId);
+      return { seq, unlockedAt };
+    },
+  };
+}
+
+function failAfterFirstChunk(code: string) {
+  return (offset: number) => {
+    if (offset > 0) throw Object.assign(new Error(`${code}: injected by TASKSD_TEST_FAIL_COPY`), { code });
+  };
+}
+
+/**
+ * Test hook: flips one byte inside a row's title in the copied file, the way a bad
+ * disk would, leaving the file structurally valid so only the content gate can tell.
+ */
+function flipOneByte(file: string): void {
+  const probe = openShardFile(file, { readonly: true });
+  const row = probe.prepare('SELECT title FROM tasks ORDER BY id LIMIT 1').get() as { title: string } | undefined;
+  probe.close();
+  if (!row) return;
+  const bytes = fs.readFileSync(file);
+  const at = bytes.indexOf(Buffer.from(row.title));
+  if (at < 0) return;
+  bytes[at] ^= 0x20; // flips letter case: still valid text
+  fs.writeFileSync(file, bytes);
+}
+
+/** A full or read-only disk will not heal by retrying the same copy: fail the job with the reason. */
+function asDiskError(err: unknown, job: JobRef): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new TasksdError(ErrorType.InsufficientSpace, `node ${job.to} ran out of space while copying ${job.org}/${job.ns}: ${(err as Error).message}`);
+  }
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
+    return new TasksdError(ErrorType.DestinationUnwritable, `node ${job.to} refused the copy of ${job.org}/${job.ns}: ${(err as Error).message}`);
+  }
+  return err;
+}

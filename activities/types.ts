@@ -1,0 +1,71 @@
+// What the workflow passes to and gets back from each activity. Type-only for the
+// workflow bundle; every activity takes the job's identity so it can be idempotent.
+import type { MigrationMode } from '../common/job';
+
+export interface PrepareInput {
+  jobId: string;
+  /** The raw workflow input: re-validated here, since the Temporal CLI bypasses the client. */
+  request: unknown;
+}
+
+export interface Prepared {
+  org: string;
+  ns: string;
+  from: string;
+  to: string;
+  mode: MigrationMode;
+  maxPauseMs: number;
+  sourceBytes: number;
+}
+
+export interface JobRef {
+  jobId: string;
+  org: string;
+  ns: string;
+  from: string;
+  to: string;
+  mode: MigrationMode;
+}
+
+export interface LockResult {
+  barrierSeq: number;
+  /** Wall-clock ms when the barrier was in place: the start of the write pause. */
+  lockedAt: number;
+}
+
+export interface UnlockResult {
+  seq: number;
+  /** Wall-clock ms when writes were accepted again: the end of the write pause. */
+  unlockedAt: number;
+}
+
+export interface CopyResult {
+  bytes: number;
+  seq: number;
+  rows: number;
+}
+
+export interface CatchUpResult {
+  frames: number;
+  /** Frames written to the source since this pass read it: what a locked replay would still apply. */
+  backlog: number;
+  /** Milliseconds this pass took per applied frame (to predict the locked replay). */
+  msPerFrame: number;
+}
+
+export interface ReplayResult {
+  frames: number;
+  seq: number;
+  rows: number;
+  checksum: string;
+}
+
+export interface RollbackResult {
+  /** 'already-released' when the owner had flipped: a move past its commit point is kept. */
+  outcome: 'rolled-back' | 'already-released';
+}
+
+export interface CopyHeartbeat {
+  bytesCopied: number;
+  totalBytes: number;
+}

@@ -1,0 +1,237 @@
+// The programmatic API for migrations (mirrors the reference Coordinator: migrate,
+// start, get, list), plus cancel and watch. Everything it knows comes from Temporal.
+//
+//   const migrations = await MigrationClient.connect();
+//   const job = await migrations.migrate({ org: 'acme', ns: 'default', to: 'node-b' });
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { taskQueue as configuredTaskQueue } from './common/config';
+import { ErrorType, TasksdError, type ErrorTypeName } from './common/errors';
+import { isTerminal, JOB_STATUSES, type Job, type MigrationRequest } from './common/job';
+import { WORKFLOW_TYPE } from './common/names';
+import { MigrationNs, MigrationOrg, MigrationStatus, MigrationTo } from './common/search-attributes';
+import { parseId, parseMigrationRequest } from './common/validation';
+import { connectClient, temporalTarget } from './temporal/connection';
+import { jobFromExecution, listQuery, type JobFilter } from './temporal/job-records';
+import type { CopyHeartbeat } from './activities/types';
+import { claimedUpdate, statusQuery } from './workflows/definitions';
+
+export type { Job, JobStatus, MigrationMode, MigrationRequest } from './common/job';
+export type { JobFilter } from './temporal/job-records';
+export { TasksdError, ErrorType } from './common/errors';
+
+/** A Job plus the copy's live progress (from the copy activity's heartbeat). */
+export interface JobSnapshot extends Job {
+  progress?: CopyHeartbeat;
+}
+
+export interface StartOptions {
+  /** Use this job id instead of a generated one. */
+  jobId?: string;
+  /** How long to wait for a worker to claim the shard before returning the job as pending. */
+  claimTimeoutMs?: number;
+}
+
+export class MigrationClient {
+  constructor(
+    readonly client: Client,
+    readonly taskQueue: string = configuredTaskQueue(),
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {}
+
+  /** Connects with the SDK's environment configuration (TEMPORAL_ADDRESS, profiles, TLS, API key). */
+  static async connect(): Promise<MigrationClient> {
+    const { client, connection } = await connectClient(temporalTarget());
+    return new MigrationClient(client, configuredTaskQueue(), () => connection.close());
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+
+  /** Starts a migration and returns its id once the job holds the shard. */
+  async start(request: MigrationRequest, options: StartOptions = {}): Promise<string> {
+    return (await this.startJob(request, options)).id;
+  }
+
+  /**
+   * Starts a migration and returns the Job as started. A second migration of a shard
+   * is refused at once, naming the running job; bad input is refused before anything
+   * reaches Temporal.
+   */
+  async startJob(request: MigrationRequest, options: StartOptions = {}): Promise<Job> {
+    const valid = parseMigrationRequest(request);
+    const running = await this.list({ org: valid.org, ns: valid.ns, running: true });
+    if (running.length > 0) {
+      throw new TasksdError(
+        ErrorType.ShardBusy,
+        `shard ${valid.org}/${valid.ns} is already being migrated by job ${running[0].id}; wait for it or cancel it with "tasksd cancel ${running[0].id}"`,
+      );
+    }
+    const jobId = options.jobId ?? newJobId(valid.org, valid.ns);
+    const mode = valid.mode ?? 'offline';
+    let handle;
+    try {
+      handle = await this.client.workflow.start(WORKFLOW_TYPE, {
+        workflowId: jobId,
+        taskQueue: this.taskQueue,
+        args: [valid],
+        workflowIdConflictPolicy: 'FAIL',
+        memo: { mode },
+        typedSearchAttributes: [
+          { key: MigrationStatus, value: 'pending' },
+          { key: MigrationOrg, value: valid.org },
+          { key: MigrationNs, value: valid.ns },
+          { key: MigrationTo, value: valid.to },
+        ],
+        staticSummary: `Move ${valid.org}/${valid.ns} to ${valid.to} (${mode})`,
+        staticDetails: `Shard **${valid.org}/${valid.ns}** → node **${valid.to}**, ${mode} mode. Query \`status\` for the Job.`,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        throw new TasksdError(ErrorType.ShardBusy, `job id ${jobId} is already in use; pick another id`);
+      }
+      throw err;
+    }
+    return this.awaitClaim(jobId, handle, options.claimTimeoutMs ?? 15_000);
+  }
+
+  private async awaitClaim(jobId: string, handle: ReturnType<Client['workflow']['getHandle']>, timeoutMs: number): Promise<Job> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
+    try {
+      const claimed = await Promise.race([handle.executeUpdate(claimedUpdate), timedOut]);
+      if (claimed) return claimed;
+      // No worker took the job yet: it is started and will run once one does.
+      return (await this.get(jobId)) ?? Promise.reject(new Error(`job ${jobId} vanished after start`));
+    } catch (err) {
+      const failure = innermost(err);
+      if (failure instanceof ApplicationFailure) throw new TasksdError((failure.type as ErrorTypeName) ?? ErrorType.InvalidInput, failure.message);
+      // The workflow may already have finished (a refusal closes it at once).
+      const job = await this.get(jobId);
+      if (job?.status === 'failed') throw new TasksdError(ErrorType.ShardBusy, job.error ?? 'migration refused');
+      if (job) return job;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Starts a migration and waits for its final Job. */
+  async migrate(request: MigrationRequest, options: StartOptions = {}): Promise<Job> {
+    const id = await this.start(request, options);
+    return this.result(id);
+  }
+
+  /** The final Job of a migration, waiting for it to end. */
+  async result(id: string): Promise<Job> {
+    return (await this.client.workflow.getHandle(id).result()) as Job;
+  }
+
+  /** The Job, or null when no such job exists. */
+  async get(id: string): Promise<Job | null> {
+    const handle = this.client.workflow.getHandle(id);
+    let description;
+    try {
+      description = await handle.describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+    if (description.type !== WORKFLOW_TYPE) return null;
+    if (description.status.name === 'COMPLETED') return (await handle.result()) as Job;
+    if (description.status.name === 'RUNNING') {
+      try {
+        return await handle.query(statusQuery);
+      } catch {
+        return jobFromExecution(description); // no worker to answer: visibility still knows the phase
+      }
+    }
+    return jobFromExecution(description);
+  }
+
+  /** Like get, with the copy's live progress; throws UnknownJob for an unknown id. */
+  async snapshot(id: string): Promise<JobSnapshot> {
+    const job = await this.get(parseJobId(id));
+    if (!job) throw unknownJob(id);
+    if (isTerminal(job.status)) return job;
+    const description = await this.client.workflow.getHandle(id).describe();
+    const copy = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'checkpointAndCopy');
+    const payload = copy?.heartbeatDetails?.payloads?.[0];
+    if (!payload) return job;
+    const progress = this.client.options.loadedDataConverter.payloadConverter.fromPayload<CopyHeartbeat>(payload);
+    return { ...job, progress };
+  }
+
+  /** Every job matching the filter, newest first, from Temporal's visibility. */
+  async list(filter: JobFilter = {}): Promise<Job[]> {
+    const jobs: Job[] = [];
+    for await (const info of this.client.workflow.list({ query: listQuery(WORKFLOW_TYPE, validFilter(filter)) })) {
+      jobs.push(jobFromExecution(info));
+    }
+    await Promise.all(
+      jobs.filter((job) => job.status === 'failed' && !job.error).map(async (job) => {
+        const final = await this.get(job.id);
+        if (final?.error) job.error = final.error;
+      }),
+    );
+    return jobs.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  }
+
+  /** Cancels a job: it rolls back unless the owner already flipped. */
+  async cancel(id: string): Promise<void> {
+    const job = await this.get(parseJobId(id));
+    if (!job) throw unknownJob(id);
+    await this.client.workflow.getHandle(id).cancel();
+  }
+
+  /** Snapshots of a job as it changes, ending with its final state. */
+  async *watch(id: string, intervalMs = 250): AsyncGenerator<JobSnapshot> {
+    let last = '';
+    for (;;) {
+      const snap = await this.snapshot(id);
+      const key = JSON.stringify(snap);
+      if (key !== last) {
+        last = key;
+        yield snap;
+      }
+      if (isTerminal(snap.status)) return;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+}
+
+export function newJobId(org: string, ns: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  const random = Math.random().toString(36).slice(2, 6);
+  return `migrate-${org}.${ns}-${stamp}-${random}`;
+}
+
+function unknownJob(id: string): TasksdError {
+  return new TasksdError(ErrorType.UnknownJob, `unknown job ${id}: list jobs with "tasksd jobs"`);
+}
+
+function parseJobId(id: string): string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > 255 || /[\u0000-\u001f]/.test(id)) {
+    throw new TasksdError(ErrorType.InvalidInput, `job id ${JSON.stringify(id)} is not valid`);
+  }
+  return id;
+}
+
+function validFilter(filter: JobFilter): JobFilter {
+  if (filter.status !== undefined && !(JOB_STATUSES as readonly string[]).includes(filter.status)) {
+    throw new TasksdError(ErrorType.InvalidInput, `status ${JSON.stringify(filter.status)} is not one of ${JOB_STATUSES.join(', ')}`);
+  }
+  return {
+    ...filter,
+    org: filter.org === undefined ? undefined : parseId('org', filter.org),
+    ns: filter.ns === undefined ? undefined : parseId('namespace', filter.ns),
+    node: filter.node === undefined ? undefined : parseId('node', filter.node),
+  };
+}
+
+function innermost(err: unknown): unknown {
+  let current = err as { cause?: unknown };
+  while (current?.cause) current = current.cause as { cause?: unknown };
+  return current;
+}

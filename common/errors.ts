@@ -1,0 +1,37 @@
+// Error classes an operator can see (as ApplicationFailure types and CLI messages).
+// Each names one cause; the README lists what each means and what to do.
+export const ErrorType = {
+  InvalidInput: 'InvalidInput',
+  UnknownShard: 'UnknownShard',
+  UnknownNode: 'UnknownNode',
+  SameNode: 'SameNode',
+  ShardBusy: 'ShardBusy',
+  ShardLocked: 'ShardLocked',
+  DestinationOccupied: 'DestinationOccupied',
+  DestinationUnwritable: 'DestinationUnwritable',
+  InsufficientSpace: 'InsufficientSpace',
+  SourceCorrupt: 'SourceCorrupt',
+  VerificationFailed: 'VerificationFailed',
+  ShardMissing: 'ShardMissing',
+  ShardExists: 'ShardExists',
+  NodeExists: 'NodeExists',
+  UnknownJob: 'UnknownJob',
+  PauseBudgetExceeded: 'PauseBudgetExceeded',
+} as const;
+export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Retrying cannot fix these: the workflow fails the job and rolls back at once. */
+export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(ErrorType).filter(
+  (t) => t !== ErrorType.ShardLocked,
+);
+
+/** A domain error with a stable type; activities turn it into a non-retryable failure. */
+export class TasksdError extends Error {
+  constructor(
+    readonly type: ErrorTypeName,
+    message: string,
+  ) {
+    super(message);
+    this.name = type;
+  }
+}

@@ -1,0 +1,39 @@
+// The Job is the operator-visible record of one migration (SPEC "Job"). It lives in
+// workflow state and travels as JSON, so this module stays free of Node imports:
+// the workflow bundle imports it.
+
+export const JOB_STATUSES = ['pending', 'locking', 'copying', 'replaying', 'released', 'failed'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const MIGRATION_MODES = ['offline', 'online'] as const;
+export type MigrationMode = (typeof MIGRATION_MODES)[number];
+
+/** What starts a migration: the workflow input of `migrateShard`. */
+export interface MigrationRequest {
+  org: string;
+  ns: string;
+  to: string;
+  mode?: MigrationMode;
+}
+
+export interface Job {
+  id: string;
+  org: string;
+  ns: string;
+  from: string;
+  to: string;
+  status: JobStatus;
+  error?: string;
+  bytes: number;
+  startedAt: string;
+  finishedAt?: string;
+  mode: MigrationMode;
+  /** Write pause (lock → unlock) in milliseconds, once the shard was locked and released. */
+  pauseMs?: number;
+  /** Logical content checksum both copies agreed on at the barrier. */
+  checksum?: string;
+}
+
+export function isTerminal(status: JobStatus): boolean {
+  return status === 'released' || status === 'failed';
+}

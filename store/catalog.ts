@@ -1,0 +1,134 @@
+// The catalog records the cluster's nodes, its shards and which node owns each
+// shard. The owner column is the single source of truth for "who owns a shard";
+// flipping it is the commit point of a migration. `job_id` is the claim that keeps
+// two migrations of one shard from running at once (SPEC invariant 6).
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ErrorType, TasksdError } from '../common/errors';
+
+export interface NodeRecord {
+  id: string;
+  dir: string;
+}
+
+export interface ShardRecord {
+  org: string;
+  ns: string;
+  owner: string;
+  jobId: string | null;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS nodes (
+    id TEXT PRIMARY KEY,
+    dir TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS shards (
+    org TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    owner TEXT NOT NULL REFERENCES nodes(id),
+    job_id TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (org, ns)
+  );
+`;
+
+export class Catalog {
+  readonly db: Database.Database;
+
+  constructor(readonly file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  addNode(id: string, dir: string): NodeRecord {
+    if (this.findNode(id)) throw new TasksdError(ErrorType.NodeExists, `node ${id} already exists`);
+    const taken = this.db.prepare('SELECT id FROM nodes WHERE dir = ?').get(dir) as { id: string } | undefined;
+    if (taken) throw new TasksdError(ErrorType.NodeExists, `directory ${dir} already belongs to node ${taken.id}`);
+    this.db.prepare('INSERT INTO nodes (id, dir, created_at) VALUES (?, ?, ?)').run(id, dir, new Date().toISOString());
+    return { id, dir };
+  }
+
+  findNode(id: string): NodeRecord | undefined {
+    return this.db.prepare('SELECT id, dir FROM nodes WHERE id = ?').get(id) as NodeRecord | undefined;
+  }
+
+  node(id: string): NodeRecord {
+    const node = this.findNode(id);
+    if (!node) throw new TasksdError(ErrorType.UnknownNode, `unknown node ${id}: add it with "tasksd node add ${id}"`);
+    return node;
+  }
+
+  listNodes(): NodeRecord[] {
+    return this.db.prepare('SELECT id, dir FROM nodes ORDER BY id').all() as NodeRecord[];
+  }
+
+  findShard(org: string, ns: string): ShardRecord | undefined {
+    return this.db
+      .prepare('SELECT org, ns, owner, job_id AS jobId FROM shards WHERE org = ? AND ns = ?')
+      .get(org, ns) as ShardRecord | undefined;
+  }
+
+  shard(org: string, ns: string): ShardRecord {
+    const shard = this.findShard(org, ns);
+    if (!shard) {
+      throw new TasksdError(
+        ErrorType.UnknownShard,
+        `unknown shard ${org}/${ns}: create it with "tasksd shard create --org ${org} --namespace ${ns} --node <node>"`,
+      );
+    }
+    return shard;
+  }
+
+  listShards(): ShardRecord[] {
+    return this.db
+      .prepare('SELECT org, ns, owner, job_id AS jobId FROM shards ORDER BY org, ns')
+      .all() as ShardRecord[];
+  }
+
+  insertShard(org: string, ns: string, owner: string): void {
+    this.db
+      .prepare('INSERT INTO shards (org, ns, owner, created_at) VALUES (?, ?, ?, ?)')
+      .run(org, ns, owner, new Date().toISOString());
+  }
+
+  /** Claims the shard for one migration; idempotent for the same job, refused while another holds it. */
+  claim(org: string, ns: string, jobId: string): ShardRecord {
+    return this.db
+      .transaction(() => {
+        const shard = this.shard(org, ns);
+        if (shard.jobId && shard.jobId !== jobId) {
+          throw new TasksdError(
+            ErrorType.ShardBusy,
+            `shard ${org}/${ns} is already being migrated by job ${shard.jobId}; wait for it or cancel it with "tasksd cancel ${shard.jobId}"`,
+          );
+        }
+        this.db.prepare('UPDATE shards SET job_id = ? WHERE org = ? AND ns = ?').run(jobId, org, ns);
+        return { ...shard, jobId };
+      })
+      .immediate();
+  }
+
+  /** Drops the claim if `jobId` holds it; a no-op otherwise (release is idempotent). */
+  release(org: string, ns: string, jobId: string): void {
+    this.db.prepare('UPDATE shards SET job_id = NULL WHERE org = ? AND ns = ? AND job_id = ?').run(org, ns, jobId);
+  }
+
+  /** The commit point of a move: ownership passes from `from` to `to` for the claiming job only. */
+  transferOwner(org: string, ns: string, from: string, to: string, jobId: string): boolean {
+    const result = this.db
+      .prepare('UPDATE shards SET owner = ? WHERE org = ? AND ns = ? AND owner = ? AND job_id = ?')
+      .run(to, org, ns, from, jobId);
+    return result.changes === 1;
+  }
+}

@@ -1,0 +1,114 @@
+// The cluster under one data root: the catalog plus the nodes' shard files. This is
+// the store manager every surface shares (CLI, worker, tests); it resolves a shard
+// to its owner's file and never creates a shard file by opening a missing path.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ErrorType, TasksdError } from '../common/errors';
+import { Catalog, type NodeRecord, type ShardRecord } from './catalog';
+import { catalogPath, defaultNodeDir, shardFile } from './layout';
+import { countRows, createShardFile, openShardFile, readState, type ShardDb, type Task } from './shard-file';
+import { fileSize, fsyncDir } from './durable-fs';
+
+export interface ClusterOptions {
+  /** Keep the source file (renamed, so no command reports it as a shard) after a move. */
+  retainSource?: boolean;
+}
+
+export interface ShardSummary {
+  org: string;
+  ns: string;
+  owner: string;
+  lockedBy: string | null;
+  seq: number;
+  bytes: number;
+  rows: number;
+}
+
+export class Cluster {
+  readonly catalog: Catalog;
+
+  constructor(
+    readonly dataRoot: string,
+    readonly options: ClusterOptions = {},
+  ) {
+    this.dataRoot = path.resolve(dataRoot);
+    this.catalog = new Catalog(catalogPath(this.dataRoot));
+  }
+
+  close(): void {
+    this.catalog.close();
+  }
+
+  addNode(id: string, dir?: string): NodeRecord {
+    const nodeDir = path.resolve(dir ?? defaultNodeDir(this.dataRoot, id));
+    fs.mkdirSync(nodeDir, { recursive: true });
+    return this.catalog.addNode(id, nodeDir);
+  }
+
+  createShard(org: string, ns: string, nodeId: string): ShardSummary {
+    const node = this.catalog.node(nodeId);
+    if (this.catalog.findShard(org, ns)) {
+      throw new TasksdError(ErrorType.ShardExists, `shard ${org}/${ns} already exists`);
+    }
+    const file = shardFile(node.dir, org, ns);
+    createShardFile(file, org, ns);
+    try {
+      fsyncDir(node.dir);
+      this.catalog.insertShard(org, ns, nodeId);
+    } catch (err) {
+      fs.rmSync(file, { force: true });
+      throw err;
+    }
+    return this.summarize(this.catalog.shard(org, ns));
+  }
+
+  /** The file of the node that owns the shard now. */
+  ownerFile(org: string, ns: string): { shard: ShardRecord; node: NodeRecord; file: string } {
+    const shard = this.catalog.shard(org, ns);
+    const node = this.catalog.node(shard.owner);
+    return { shard, node, file: shardFile(node.dir, org, ns) };
+  }
+
+  fileOn(nodeId: string, org: string, ns: string): string {
+    return shardFile(this.catalog.node(nodeId).dir, org, ns);
+  }
+
+  /** Opens the owner's file; callers close it. */
+  openOwner(org: string, ns: string, options: { readonly?: boolean } = {}): ShardDb {
+    return openShardFile(this.ownerFile(org, ns).file, options);
+  }
+
+  /** Reads a task from the owner; a read racing a cut-over re-resolves the owner once. */
+  getTask(org: string, ns: string, id: string): Task | undefined {
+    for (let attempt = 0; ; attempt++) {
+      let db: ShardDb;
+      try {
+        db = this.openOwner(org, ns, { readonly: true });
+      } catch (err) {
+        if (attempt === 0 && err instanceof TasksdError && err.type === ErrorType.ShardMissing) continue;
+        throw err;
+      }
+      try {
+        return db.prepare('SELECT id, title, body, seq FROM tasks WHERE id = ?').get(id) as Task | undefined;
+      } finally {
+        db.close();
+      }
+    }
+  }
+
+  summarize(shard: ShardRecord): ShardSummary {
+    const { file } = this.ownerFile(shard.org, shard.ns);
+    const db = openShardFile(file, { readonly: true });
+    try {
+      const state = readState(db);
+      const bytes = (fileSize(file) ?? 0) + (fileSize(`${file}-wal`) ?? 0);
+      return { org: shard.org, ns: shard.ns, owner: shard.owner, lockedBy: state.lockedBy, seq: state.seq, bytes, rows: countRows(db) };
+    } finally {
+      db.close();
+    }
+  }
+
+  listShards(): ShardSummary[] {
+    return this.catalog.listShards().map((shard) => this.summarize(shard));
+  }
+}

@@ -1,0 +1,173 @@
+// The local replication driver: applies each frame synchronously to the owner's
+// file, inside one write transaction that first checks this file may accept it.
+// That check (live, unlocked) is what keeps a writer that resolved the old owner
+// before a move from landing anything in the old file after the barrier.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ErrorType, TasksdError } from '../common/errors';
+import type { Cluster } from './cluster';
+import { fsyncDir, removeDatabaseFiles } from './durable-fs';
+import { retainedFile } from './layout';
+import type { Applied, Frame, Replicator, TaskInput } from './replicator';
+import { inWriteTransaction, openShardFile, readState, type ShardDb } from './shard-file';
+
+export class LocalReplicator implements Replicator {
+  constructor(private readonly cluster: Cluster) {}
+
+  async propose(frame: Frame): Promise<Applied> {
+    switch (frame.op) {
+      case 'put':
+        return this.write(frame.org, frame.ns, (db, seq) => putTask(db, seq, frame.task));
+      case 'delete':
+        return this.write(frame.org, frame.ns, (db, seq) => deleteTask(db, seq, frame.id));
+      case 'lock':
+        return this.lock(frame.org, frame.ns, frame.jobId);
+      case 'unlock':
+        return frame.handoff
+          ? this.handOff(frame.org, frame.ns, frame.jobId, frame.handoff.from, frame.handoff.to)
+          : this.unlockInPlace(frame.org, frame.ns, frame.jobId);
+    }
+  }
+
+  /** Bulk load: many put frames, each with its own seq, applied in one transaction. */
+  async putMany(org: string, ns: string, tasks: TaskInput[]): Promise<Applied> {
+    let last: Applied = { seq: 0 };
+    this.withOwner(org, ns, (db) =>
+      inWriteTransaction(db, () => {
+        for (const task of tasks) last = this.applyIn(db, org, ns, (seq) => putTask(db, seq, task));
+      }),
+    );
+    return last;
+  }
+
+  private withOwner<T>(org: string, ns: string, fn: (db: ShardDb) => T): T {
+    const db = this.cluster.openOwner(org, ns);
+    try {
+      return fn(db);
+    } finally {
+      db.close();
+    }
+  }
+
+  private write(org: string, ns: string, apply: (db: ShardDb, seq: number) => void): Applied {
+    return this.withOwner(org, ns, (db) => inWriteTransaction(db, () => this.applyIn(db, org, ns, (seq) => apply(db, seq))));
+  }
+
+  /** The write check and seq bump; callers hold the write transaction. */
+  private applyIn(db: ShardDb, org: string, ns: string, apply: (seq: number) => void): Applied {
+    const state = readState(db);
+    if (state.state !== 'live') {
+      throw new TasksdError(ErrorType.ShardLocked, `shard ${org}/${ns} moved to ${state.movedTo}; retry to reach the new owner`);
+    }
+    if (state.lockedBy) {
+      throw new TasksdError(ErrorType.ShardLocked, `shard ${org}/${ns} is locked by migration ${state.lockedBy}; retry shortly`);
+    }
+    const seq = state.seq + 1;
+    apply(seq);
+    db.prepare('UPDATE shard SET seq = ? WHERE singleton = 1').run(seq);
+    return { seq };
+  }
+
+  private lock(org: string, ns: string, jobId: string): Applied {
+    return this.withOwner(org, ns, (db) =>
+      inWriteTransaction(db, () => {
+        const state = readState(db);
+        if (state.lockedBy === jobId && state.lockSeq !== null) return { seq: state.lockSeq };
+        if (state.lockedBy) {
+          throw new TasksdError(ErrorType.ShardBusy, `shard ${org}/${ns} is locked by migration ${state.lockedBy}`);
+        }
+        if (state.state !== 'live') throw new TasksdError(ErrorType.ShardMissing, `shard ${org}/${ns} on this node was moved to ${state.movedTo}`);
+        const seq = state.seq + 1;
+        db.prepare('UPDATE shard SET seq = ?, locked_by = ?, lock_seq = ? WHERE singleton = 1').run(seq, jobId, seq);
+        return { seq };
+      }),
+    );
+  }
+
+  /** Rollback path: the owner stays, the job's lock goes. A no-op when the job holds no lock. */
+  private unlockInPlace(org: string, ns: string, jobId: string): Applied {
+    return this.withOwner(org, ns, (db) => inWriteTransaction(db, () => releaseLock(db, jobId)));
+  }
+
+  /**
+   * Cut-over. Order matters for crash safety: the catalog's owner flip is the commit
+   * point; before it the source is still the (locked) owner, after it the source is
+   * marked moved, the destination unlocked, and the source file removed. Every step
+   * is skipped when already done, so a retry after a crash anywhere finishes the job.
+   */
+  private handOff(org: string, ns: string, jobId: string, from: string, to: string): Applied {
+    const { catalog } = this.cluster;
+    const destFile = this.cluster.fileOn(to, org, ns);
+    const sourceFile = this.cluster.fileOn(from, org, ns);
+    const shard = catalog.shard(org, ns);
+    if (shard.owner !== to) {
+      const dest = openShardFile(destFile);
+      try {
+        const state = readState(dest);
+        if (state.lockedBy !== jobId) {
+          throw new TasksdError(ErrorType.VerificationFailed, `destination ${destFile} is not held by job ${jobId}; refusing to hand off`);
+        }
+      } finally {
+        dest.close();
+      }
+      if (!catalog.transferOwner(org, ns, from, to, jobId)) {
+        throw new TasksdError(ErrorType.ShardBusy, `shard ${org}/${ns} is no longer owned by ${from} under job ${jobId}`);
+      }
+    }
+    if (fs.existsSync(sourceFile)) {
+      const source = openShardFile(sourceFile);
+      try {
+        inWriteTransaction(source, () =>
+          source.prepare(`UPDATE shard SET state = 'moved', moved_to = ? WHERE singleton = 1`).run(to),
+        );
+      } finally {
+        source.close();
+      }
+    }
+    const dest = openShardFile(destFile);
+    let applied: Applied;
+    try {
+      applied = inWriteTransaction(dest, () => releaseLock(dest, jobId));
+    } finally {
+      dest.close();
+    }
+    this.retireSource(sourceFile, org, ns, jobId);
+    return applied;
+  }
+
+  private retireSource(sourceFile: string, org: string, ns: string, jobId: string): void {
+    if (!fs.existsSync(sourceFile)) return;
+    if (this.cluster.options.retainSource) {
+      const dir = path.dirname(sourceFile);
+      const db = openShardFile(sourceFile);
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      db.close();
+      fs.renameSync(sourceFile, retainedFile(dir, org, ns, jobId));
+      removeDatabaseFiles(sourceFile);
+      fsyncDir(dir);
+    } else {
+      removeDatabaseFiles(sourceFile);
+    }
+  }
+}
+
+function releaseLock(db: ShardDb, jobId: string): Applied {
+  const state = readState(db);
+  if (state.lockedBy !== jobId) return { seq: state.seq };
+  const seq = state.seq + 1;
+  db.prepare('UPDATE shard SET seq = ?, locked_by = NULL, lock_seq = NULL WHERE singleton = 1').run(seq);
+  return { seq };
+}
+
+function putTask(db: ShardDb, seq: number, task: TaskInput): void {
+  db.prepare(
+    `INSERT INTO tasks (id, title, body, seq) VALUES (?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, seq = excluded.seq`,
+  ).run(task.id, task.title, task.body ?? null, seq);
+  db.prepare('INSERT INTO changes (seq, op, task_id) VALUES (?, ?, ?)').run(seq, 'put', task.id);
+}
+
+function deleteTask(db: ShardDb, seq: number, id: string): void {
+  db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
+  db.prepare('INSERT INTO changes (seq, op, task_id) VALUES (?, ?, ?)').run(seq, 'delete', id);
+}

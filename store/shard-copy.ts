@@ -1,0 +1,152 @@
+// checkpointAndCopy's store side: bring a verified copy of a shard onto a destination
+// node, durably. Offline, the shard is locked and is copied whole after a checkpoint;
+// online, a snapshot reader freezes the main file while writers go on appending to
+// the WAL (SQLITE-COPY.md). Either way the copy lands as "<shard>.incoming", is
+// fsynced and verified there, is marked as held by the job (so it never accepts
+// writes before the cut-over), and only then is renamed into place.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ErrorType, TasksdError } from '../common/errors';
+import { fileSize, fsyncDir, fsyncFile, removeDatabaseFiles } from './durable-fs';
+import { incomingFile, shardFile } from './layout';
+import { copyInChunks, type CopyOptions } from './copy';
+import { openShardFile, readState, type ShardDb } from './shard-file';
+import { quickCheck, sameContent, seqAndRows } from './verify';
+
+export interface ShardCopyRequest {
+  org: string;
+  ns: string;
+  jobId: string;
+  sourceFile: string;
+  destDir: string;
+  mode: 'offline' | 'online';
+  copy?: CopyOptions;
+  /** Test hook: runs on the incoming file after the bytes are copied, before verification. */
+  afterCopy?: (incoming: string) => void;
+}
+
+export interface ShardCopyResult {
+  bytes: number;
+  seq: number;
+  rows: number;
+}
+
+const SNAPSHOT_ATTEMPTS = 50;
+
+export async function copyShard(req: ShardCopyRequest): Promise<ShardCopyResult> {
+  const finalPath = shardFile(req.destDir, req.org, req.ns);
+  const incoming = incomingFile(req.destDir, req.org, req.ns);
+  const done = alreadyInstalled(finalPath, req.jobId);
+  if (done) return done;
+
+  const source = openShardFile(req.sourceFile);
+  let expected: { seq: number; rows: number };
+  let bytes: number;
+  try {
+    if (req.mode === 'offline') {
+      const state = readState(source);
+      if (state.lockedBy !== req.jobId) {
+        throw new TasksdError(ErrorType.ShardLocked, `shard ${req.org}/${req.ns} is not locked by job ${req.jobId}; an offline copy needs the barrier`);
+      }
+      checkpointFully(source, req.sourceFile);
+      expected = seqAndRows(source);
+      bytes = await copyInChunks(req.sourceFile, incoming, req.copy);
+    } else {
+      expected = beginSnapshot(source, req.sourceFile);
+      try {
+        // The snapshot dies with this connection, so a retried online copy starts over.
+        bytes = await copyInChunks(req.sourceFile, incoming, { ...req.copy, resumeFrom: 0 });
+      } finally {
+        source.exec('COMMIT');
+      }
+    }
+    req.afterCopy?.(incoming);
+    try {
+      install(incoming, finalPath, req, expected);
+    } catch (err) {
+      removeDatabaseFiles(incoming);
+      if (err instanceof TasksdError && err.type === ErrorType.VerificationFailed) blameSourceIfCorrupt(source, req);
+      throw err;
+    }
+  } finally {
+    source.close();
+  }
+  return { bytes, ...expected };
+}
+
+/** A destination file this job already installed (a re-run after a crash) is the result. */
+function alreadyInstalled(finalPath: string, jobId: string): ShardCopyResult | undefined {
+  if (!fs.existsSync(finalPath)) return undefined;
+  const db = openShardFile(finalPath, { readonly: true });
+  try {
+    const state = readState(db);
+    if (state.lockedBy !== jobId) {
+      throw new TasksdError(ErrorType.DestinationOccupied, `destination already has a shard file ${finalPath} that job ${jobId} did not write; remove it or pick another node`);
+    }
+    const { seq, rows } = seqAndRows(db);
+    return { bytes: fileSize(finalPath) ?? 0, seq, rows };
+  } finally {
+    db.close();
+  }
+}
+
+/** Moves every WAL frame into the main file so the main file alone is the shard. */
+function checkpointFully(db: ShardDb, file: string): void {
+  const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+  if (result.busy !== 0 || (fileSize(`${file}-wal`) ?? 0) !== 0) {
+    throw new Error(`could not checkpoint ${file} (busy=${result.busy}); a reader is holding the WAL, will retry`);
+  }
+}
+
+/**
+ * Opens a read transaction on an empty WAL. While it stays open SQLite cannot
+ * checkpoint into the main file, so the main file is a frozen, consistent snapshot.
+ */
+function beginSnapshot(db: ShardDb, file: string): { seq: number; rows: number } {
+  for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.exec('BEGIN');
+    const snapshot = { seq: readState(db).seq, rows: (db.prepare('SELECT count(*) AS n FROM tasks').get() as { n: number }).n };
+    if ((fileSize(`${file}-wal`) ?? 0) === 0) return snapshot;
+    db.exec('COMMIT');
+  }
+  throw new Error(`could not take a snapshot of ${file}: writers kept the WAL busy for ${SNAPSHOT_ATTEMPTS} attempts, will retry`);
+}
+
+function install(incoming: string, finalPath: string, req: ShardCopyRequest, expected: { seq: number; rows: number }): void {
+  const what = `copy of ${req.org}/${req.ns} at ${incoming}`;
+  const db = openShardFile(incoming);
+  try {
+    quickCheck(db, what);
+    const state = readState(db);
+    if (state.org !== req.org || state.ns !== req.ns) {
+      throw new TasksdError(ErrorType.VerificationFailed, `${what} holds shard ${state.org}/${state.ns}`);
+    }
+    sameContent(what, expected, seqAndRows(db));
+    // Held by the job from now on: the copy must refuse writes until the cut-over.
+    db.prepare('UPDATE shard SET locked_by = ? WHERE singleton = 1').run(req.jobId);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+  fsyncFile(incoming); // the verified bytes are on disk before the name points at them
+  for (const side of ['-wal', '-shm']) fs.rmSync(incoming + side, { force: true });
+  // A stale WAL beside the final name would be replayed into the new file.
+  for (const side of ['-wal', '-shm']) fs.rmSync(finalPath + side, { force: true });
+  fs.renameSync(incoming, finalPath);
+  fsyncDir(path.dirname(finalPath)); // the rename itself survives a power loss
+}
+
+function blameSourceIfCorrupt(source: ShardDb, req: ShardCopyRequest): void {
+  try {
+    quickCheck(source, `source shard ${req.org}/${req.ns} at ${req.sourceFile}`);
+  } catch (err) {
+    throw new TasksdError(ErrorType.SourceCorrupt, `${(err as Error).message}; refusing to copy a damaged shard, restore it from a backup first`);
+  }
+}
+
+/** Removes everything this job may have put on the destination node. */
+export function removeCopies(destDir: string, org: string, ns: string, includeFinal: boolean): void {
+  removeDatabaseFiles(incomingFile(destDir, org, ns));
+  if (includeFinal) removeDatabaseFiles(shardFile(destDir, org, ns));
+}

@@ -1,0 +1,88 @@
+// The store and the local replicator alone: seq, locks, ownership checks, missing files.
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import { ErrorType, TasksdError } from '../common/errors';
+import { openShardFile, readState } from '../store/shard-file';
+import { makeCluster, seedShard, filesOn, type TestCluster } from './support/fixtures';
+
+function rejectsWith(type: string, pattern: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof TasksdError, `expected a TasksdError, got ${err}`);
+    assert.equal(err.type, type);
+    assert.match(err.message, pattern);
+    return true;
+  };
+}
+
+describe('store and local replicator', () => {
+  let t: TestCluster;
+  beforeEach(() => (t = makeCluster()));
+  afterEach(() => t.close());
+
+  it('gives every frame the next seq and keeps the rows', async () => {
+    t.cluster.createShard('acme', 'default', 'node-a');
+    const first = await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: 'a', title: 'one' } });
+    const second = await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: 'a', title: 'two' } });
+    const third = await t.replicator.propose({ op: 'delete', org: 'acme', ns: 'default', id: 'a' });
+    assert.deepEqual([first.seq, second.seq, third.seq], [1, 2, 3]);
+    assert.equal(t.cluster.getTask('acme', 'default', 'a'), undefined);
+    const [shard] = t.cluster.listShards();
+    assert.deepEqual({ ...shard, bytes: undefined }, { org: 'acme', ns: 'default', owner: 'node-a', lockedBy: null, seq: 3, rows: 0, bytes: undefined });
+  });
+
+  it('refuses writes while locked, applies nothing refused, and accepts them again after unlock', async () => {
+    await seedShard(t, 'acme', 'default', 'node-a', 10);
+    const { seq: barrier } = await t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-1' });
+    assert.equal(barrier, 11);
+    await assert.rejects(
+      t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: 'x', title: 'refused' } }),
+      rejectsWith(ErrorType.ShardLocked, /locked by migration job-1/),
+    );
+    assert.equal(t.cluster.getTask('acme', 'default', 'x'), undefined);
+    assert.equal(t.cluster.listShards()[0].seq, 11);
+    const again = await t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-1' });
+    assert.equal(again.seq, barrier, 'a repeated lock by the same job returns the same barrier');
+    await assert.rejects(
+      t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-2' }),
+      rejectsWith(ErrorType.ShardBusy, /locked by migration job-1/),
+    );
+    await t.replicator.propose({ op: 'unlock', org: 'acme', ns: 'default', jobId: 'job-1' });
+    const put = await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: 'x', title: 'accepted' } });
+    assert.equal(put.seq, 13);
+    assert.equal(t.cluster.getTask('acme', 'default', 'x')?.title, 'accepted');
+  });
+
+  it('never creates a shard file by opening a missing path', async () => {
+    await seedShard(t, 'acme', 'default', 'node-a', 1);
+    const file = t.cluster.fileOn('node-a', 'acme', 'default');
+    fs.rmSync(file);
+    fs.rmSync(`${file}-wal`, { force: true });
+    fs.rmSync(`${file}-shm`, { force: true });
+    await assert.rejects(
+      t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: 'y', title: 'lost?' } }),
+      rejectsWith(ErrorType.ShardMissing, /does not exist/),
+    );
+    assert.deepEqual(filesOn(t, 'node-a'), []);
+    assert.throws(() => openShardFile(t.cluster.fileOn('node-b', 'acme', 'default')), rejectsWith(ErrorType.ShardMissing, /does not exist/));
+    assert.deepEqual(filesOn(t, 'node-b'), []);
+  });
+
+  it('names unknown shards and nodes', async () => {
+    await assert.rejects(
+      t.replicator.propose({ op: 'put', org: 'nope', ns: 'default', task: { id: 'a', title: 'a' } }),
+      rejectsWith(ErrorType.UnknownShard, /unknown shard nope\/default/),
+    );
+    assert.throws(() => t.cluster.createShard('acme', 'default', 'node-z'), rejectsWith(ErrorType.UnknownNode, /unknown node node-z/));
+  });
+
+  it('a writer holding the old owner cannot write after the hand-off', async () => {
+    await seedShard(t, 'acme', 'default', 'node-a', 3);
+    const stale = openShardFile(t.cluster.fileOn('node-a', 'acme', 'default'));
+    try {
+      await t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-1' });
+      assert.equal(readState(stale).lockedBy, 'job-1', 'the stale connection sees the barrier inside its next transaction');
+    } finally {
+      stale.close();
+    }
+  });
+});

@@ -1,0 +1,2 @@
+// The worker's workflow bundle entry: every workflow type this task queue serves.
+export { migrateShard } from './migrate-shard';

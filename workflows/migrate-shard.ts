@@ -1,0 +1,189 @@
+// migrateShard: one shard moves from its owner to another node. The Job lives in
+// workflow state (the `status` query, search attributes, the result), so a crash of
+// the worker or the server resumes from the last completed phase. After each phase
+// that changes the cluster, a compensation is pushed; a failure or cancellation
+// before the owner flips runs them (saga), one after it is reported as `released`.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { MigrationActivities, JobRef, Prepared } from '../activities';
+import { NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
+import type { Job, JobStatus, MigrationRequest } from '../common/job';
+import {
+  MigrationBytes,
+  MigrationFrom,
+  MigrationNs,
+  MigrationOrg,
+  MigrationPauseMs,
+  MigrationStatus,
+  MigrationTo,
+} from '../common/search-attributes';
+import { claimedUpdate, statusQuery } from './definitions';
+
+const retryForever: ActivityOptions['retry'] = {
+  initialInterval: '200ms',
+  maximumInterval: '5s',
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+};
+const retryFewTimes: ActivityOptions['retry'] = { ...retryForever, maximumAttempts: 5 };
+
+// Short phases: must finish (a half-done lock or unlock is worse than a slow one).
+const control = proxyActivities<MigrationActivities>({ startToCloseTimeout: '1 minute', retry: retryForever });
+const checks = proxyActivities<MigrationActivities>({ startToCloseTimeout: '1 minute', retry: retryFewTimes });
+// The copy heartbeats every chunk, so a dead worker is noticed in seconds.
+const bulk = proxyActivities<MigrationActivities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '10s',
+  retry: retryFewTimes,
+});
+
+/** Online moves re-run catch-up while writable until the locked replay fits the pause budget. */
+const MAX_CATCH_UP_PASSES = 10;
+
+export async function migrateShard(request: MigrationRequest): Promise<Job> {
+  const info = workflowInfo();
+  const job: Job = {
+    id: info.workflowId,
+    org: String(request?.org ?? ''),
+    ns: String(request?.ns ?? ''),
+    from: '',
+    to: String(request?.to ?? ''),
+    status: 'pending',
+    bytes: 0,
+    startedAt: new Date().toISOString(),
+    mode: request?.mode === 'online' ? 'online' : 'offline',
+  };
+  let claimSettled = false;
+  let refusal = 'Refused';
+  setHandler(statusQuery, () => job);
+  setHandler(claimedUpdate, async () => {
+    await condition(() => claimSettled);
+    if (job.status === 'failed') throw ApplicationFailure.nonRetryable(job.error ?? 'migration refused', refusal);
+    return job;
+  });
+
+  const setStatus = (status: JobStatus) => {
+    job.status = status;
+    publish(job);
+  };
+
+  let prepared: Prepared;
+  try {
+    prepared = await checks.prepare({ jobId: job.id, request });
+  } catch (err) {
+    finish(job, 'failed', describe(err));
+    refusal = failureType(err) ?? refusal;
+    claimSettled = true;
+    return job;
+  }
+  Object.assign(job, { org: prepared.org, ns: prepared.ns, from: prepared.from, to: prepared.to, mode: prepared.mode });
+  const ref: JobRef = { jobId: job.id, org: job.org, ns: job.ns, from: job.from, to: job.to, mode: job.mode };
+  claimSettled = true;
+  publish(job);
+
+  try {
+    await CancellationScope.cancellable(() =>
+      job.mode === 'online' ? moveOnline(ref, prepared, job, setStatus) : moveOffline(ref, job, setStatus),
+    );
+    finish(job, 'released');
+  } catch (err) {
+    // Compensation must run to the end even when the workflow itself was cancelled.
+    const { outcome } = await CancellationScope.nonCancellable(() => control.rollback(ref));
+    if (outcome === 'already-released') finish(job, 'released');
+    else finish(job, 'failed', isCancellation(err) ? 'cancelled by operator; the move was rolled back' : describe(err));
+  }
+  return job;
+}
+
+async function moveOffline(ref: JobRef, job: Job, setStatus: (s: JobStatus) => void): Promise<void> {
+  setStatus('locking');
+  const { lockedAt } = await control.lock(ref);
+  setStatus('copying');
+  job.bytes = (await bulk.checkpointAndCopy(ref)).bytes;
+  setStatus('replaying');
+  job.checksum = (await bulk.replay(ref)).checksum;
+  await cutOver(ref, job, lockedAt);
+}
+
+async function moveOnline(ref: JobRef, prepared: Prepared, job: Job, setStatus: (s: JobStatus) => void): Promise<void> {
+  setStatus('copying');
+  job.bytes = (await bulk.checkpointAndCopy(ref)).bytes;
+  setStatus('replaying');
+  for (let pass = 1; ; pass++) {
+    const { backlog, msPerFrame } = await checks.catchUp(ref);
+    // Predict the locked replay from this pass's speed; keep half the budget for lock and unlock.
+    if (backlog * Math.max(msPerFrame, 0.05) <= prepared.maxPauseMs / 2) break;
+    if (pass === MAX_CATCH_UP_PASSES) {
+      throw ApplicationFailure.nonRetryable(
+        `shard ${ref.org}/${ref.ns} is written faster than it can be caught up: ${backlog} frames behind after ` +
+          `${pass} passes would exceed the ${prepared.maxPauseMs} ms pause budget; retry at a quieter time or raise --max-pause`,
+        'PauseBudgetExceeded',
+      );
+    }
+  }
+  setStatus('locking');
+  const { lockedAt } = await control.lock(ref);
+  setStatus('replaying');
+  job.checksum = (await checks.replay(ref)).checksum;
+  await cutOver(ref, job, lockedAt);
+}
+
+/** Once started, the hand-off runs to the end: cancelling it halfway would strand the shard. */
+async function cutOver(ref: JobRef, job: Job, lockedAt: number): Promise<void> {
+  const { unlockedAt } = await CancellationScope.nonCancellable(() => control.unlock(ref));
+  job.pauseMs = Math.max(0, unlockedAt - lockedAt);
+}
+
+function finish(job: Job, status: 'released' | 'failed', error?: string): void {
+  job.status = status;
+  if (error) job.error = error;
+  job.finishedAt = new Date().toISOString();
+  publish(job);
+}
+
+function publish(job: Job): void {
+  upsertSearchAttributes([
+    { key: MigrationStatus, value: job.status },
+    { key: MigrationOrg, value: keyword(job.org) },
+    { key: MigrationNs, value: keyword(job.ns) },
+    { key: MigrationFrom, value: keyword(job.from) },
+    { key: MigrationTo, value: keyword(job.to) },
+    { key: MigrationBytes, value: job.bytes },
+    ...(job.pauseMs !== undefined ? [{ key: MigrationPauseMs, value: job.pauseMs }] : []),
+  ]);
+  const route = `${job.from || '?'} → ${job.to}`;
+  const lines = [`**${job.status}** · ${job.org}/${job.ns} · ${route} · ${job.mode}`, `bytes copied: ${job.bytes}`];
+  if (job.pauseMs !== undefined) lines.push(`write pause: ${job.pauseMs} ms`);
+  if (job.error) lines.push(`error: ${job.error}`);
+  setCurrentDetails(lines.join('\n\n'));
+}
+
+/** Input is validated by prepare; until then a hostile value must not break the upsert. */
+function keyword(value: string): string {
+  return value.length > 100 ? `${value.slice(0, 100)}…` : value;
+}
+
+function innermost(err: unknown): { message?: string; type?: string } | undefined {
+  let current = err as { message?: string; type?: string; cause?: unknown } | undefined;
+  while (current?.cause) current = current.cause as typeof current;
+  return current;
+}
+
+/** The operator-facing reason: the innermost failure's message. */
+function describe(err: unknown): string {
+  return innermost(err)?.message ?? String(err);
+}
+
+function failureType(err: unknown): string | undefined {
+  const inner = innermost(err);
+  return inner instanceof ApplicationFailure ? (inner.type ?? undefined) : undefined;
+}
