@@ -54,7 +54,7 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
             onProgress: (progress) => ctx.heartbeat(progress satisfies CopyHeartbeat),
             signal: ctx.cancellationSignal,
             bytesPerSecond: hooks.copyBytesPerSecond,
-            beforeWrite: hooks.failCopyWith ? failAfterFirstChunk(hooks.failCopyWith) : undefined,
+            beforeWrite: hooks.failCopyWith ? failWrites(hooks.failCopyWith) : undefined,
           },
           afterCopy: hooks.corruptCopy ? flipOneByte : undefined,
         });
@@ -107,9 +107,9 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
   };
 }
 
-function failAfterFirstChunk(code: string) {
+function failWrites(code: string) {
   return (offset: number) => {
-    if (offset > 0) throw Object.assign(new Error(`${code}: injected by TASKSD_TEST_FAIL_COPY`), { code });
+    if (offset >= 0) throw Object.assign(new Error(`${code}: injected by TASKSD_TEST_FAIL_COPY`), { code });
   };
 }
 

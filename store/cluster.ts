@@ -83,7 +83,7 @@ export class Cluster {
     for (let attempt = 0; ; attempt++) {
       let db: ShardDb;
       try {
-        db = this.openOwner(org, ns, { readonly: true });
+        db = this.openOwner(org, ns);
       } catch (err) {
         if (attempt === 0 && err instanceof TasksdError && err.type === ErrorType.ShardMissing) continue;
         throw err;
@@ -98,7 +98,8 @@ export class Cluster {
 
   summarize(shard: ShardRecord): ShardSummary {
     const { file } = this.ownerFile(shard.org, shard.ns);
-    const db = openShardFile(file, { readonly: true });
+    // Not readonly: a read-only connection cannot clean up the -wal/-shm it leaves behind.
+    const db = openShardFile(file);
     try {
       const state = readState(db);
       const bytes = (fileSize(file) ?? 0) + (fileSize(`${file}-wal`) ?? 0);

@@ -23,6 +23,6 @@ export function incomingFile(nodeDir: string, org: string, ns: string): string {
 
 /** A source kept after a move by the retention option: not a ".db" name, so never reported as a shard. */
 export function retainedFile(nodeDir: string, org: string, ns: string, jobId: string): string {
-  const safeJob = jobId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 100);
+  const safeJob = jobId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
   return path.join(nodeDir, `${org}.${ns}.db.moved-${safeJob}`);
 }
