@@ -6,7 +6,7 @@ import { withFailures } from './failures';
 import { createPhases } from './phases';
 import { prepareMigration } from './prepare';
 import { rollbackMigration } from './rollback';
-import type { ActivityTestHooks } from './test-hooks';
+import { holdable, type ActivityTestHooks } from './test-hooks';
 import type { JobRef, PrepareInput } from './types';
 
 export interface ActivityDeps {
@@ -17,13 +17,14 @@ export interface ActivityDeps {
 
 export function createActivities({ cluster, replicator, testHooks }: ActivityDeps) {
   const phases = createPhases(cluster, replicator, testHooks);
+  const hold = testHooks?.hold;
   return {
     prepare: withFailures(async (input: PrepareInput) => prepareMigration(cluster, input)),
-    lock: withFailures(phases.lock),
-    checkpointAndCopy: withFailures(phases.checkpointAndCopy),
+    lock: withFailures(holdable('lock', hold, phases.lock)),
+    checkpointAndCopy: withFailures(holdable('checkpointAndCopy', hold, phases.checkpointAndCopy)),
     catchUp: withFailures(phases.catchUp),
-    replay: withFailures(phases.replay),
-    unlock: withFailures(phases.unlock),
+    replay: withFailures(holdable('replay', hold, phases.replay)),
+    unlock: withFailures(holdable('unlock', hold, phases.unlock)),
     rollback: withFailures(async (job: JobRef) => rollbackMigration(cluster, replicator, job)),
   };
 }

@@ -8,7 +8,9 @@ import type { Replicator } from '../store/replicator';
 import { replayChanges } from '../store/replay';
 import { copyShard } from '../store/shard-copy';
 import { openShardFile, readState, type ShardDb } from '../store/shard-file';
-import { fingerprint, sameContent } from '../store/verify';
+import { sameContent } from '../store/verify';
+import { fingerprintOf } from '../store/sqlite-thread';
+import { heartbeatWhile } from './heartbeat';
 import type { ActivityTestHooks } from './test-hooks';
 import type { CatchUpResult, CopyHeartbeat, CopyResult, JobRef, LockResult, ReplayResult, UnlockResult } from './types';
 
@@ -41,8 +43,9 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
     async checkpointAndCopy(job: JobRef): Promise<CopyResult> {
       const ctx = Context.current();
       const previous = ctx.info.heartbeatDetails as CopyHeartbeat | undefined;
+      let last: CopyHeartbeat | undefined = previous;
       try {
-        return await copyShard({
+        const copying = copyShard({
           org: job.org,
           ns: job.ns,
           jobId: job.jobId,
@@ -51,13 +54,14 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
           mode: job.mode,
           copy: {
             resumeFrom: previous?.bytesCopied ?? 0,
-            onProgress: (progress) => ctx.heartbeat(progress satisfies CopyHeartbeat),
+            onProgress: (progress) => ctx.heartbeat((last = progress) satisfies CopyHeartbeat),
             signal: ctx.cancellationSignal,
             bytesPerSecond: hooks.copyBytesPerSecond,
             beforeWrite: hooks.failCopyWith ? failWrites(hooks.failCopyWith) : undefined,
           },
           afterCopy: hooks.corruptCopy ? flipOneByte : undefined,
         });
+        return await heartbeatWhile(copying, () => last); // verification and fsync report no progress of their own
       } catch (err) {
         throw asDiskError(err, job);
       }
@@ -79,16 +83,17 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
      * cut-over: destination and source must agree on seq, rows and content checksum.
      */
     async replay(job: JobRef): Promise<ReplayResult> {
-      return withBoth(job, (source, dest) => {
+      const { frames } = withBoth(job, (source, dest) => {
         if (readState(source).lockedBy !== job.jobId) {
           throw new TasksdError(ErrorType.ShardLocked, `shard ${job.org}/${job.ns} is not locked by job ${job.jobId}; replay needs the barrier`);
         }
-        const { frames } = replayChanges(source, dest);
-        const expected = fingerprint(source);
-        const actual = fingerprint(dest);
-        sameContent(`destination ${destFile(job)}`, expected, actual);
-        return { frames, ...actual };
+        return replayChanges(source, dest);
       });
+      // Both sides are frozen now (source behind the barrier, destination held by the job):
+      // checksum them in parallel, off the main thread, heartbeating meanwhile.
+      const [expected, actual] = await heartbeatWhile(Promise.all([fingerprintOf(sourceFile(job)), fingerprintOf(destFile(job))]));
+      sameContent(`destination ${destFile(job)}`, expected, actual);
+      return { frames, ...actual };
     },
 
     /** Hands the shard to the destination and lifts the barrier; then ends the job's claim. */

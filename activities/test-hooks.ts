@@ -7,6 +7,8 @@ export interface ActivityTestHooks {
   failCopyWith?: string;
   /** Flips a byte of every copy before verification. */
   corruptCopy?: boolean;
+  /** Parks an activity before or after its work (until the worker is killed), e.g. "lock:after". */
+  hold?: { activity: string; when: 'before' | 'after' };
 }
 
 export function testHooksFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityTestHooks {
@@ -15,5 +17,31 @@ export function testHooksFromEnv(env: NodeJS.ProcessEnv = process.env): Activity
     copyBytesPerSecond: Number.isFinite(rate) && rate > 0 ? rate : undefined,
     failCopyWith: env.TASKSD_TEST_FAIL_COPY || undefined,
     corruptCopy: env.TASKSD_TEST_CORRUPT_COPY === '1',
+    hold: parseHold(env.TASKSD_TEST_HOLD),
+  };
+}
+
+function parseHold(value: string | undefined): ActivityTestHooks['hold'] {
+  const match = /^(\w+):(before|after)$/.exec(value ?? '');
+  return match ? { activity: match[1], when: match[2] as 'before' | 'after' } : undefined;
+}
+
+/** Wraps an activity so a crash test can park it at a known point and kill the worker there. */
+export function holdable<A extends unknown[], R>(
+  name: string,
+  hold: ActivityTestHooks['hold'],
+  fn: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  if (!hold || hold.activity !== name) return fn;
+  const park = async () => {
+    const { Context } = await import('@temporalio/activity');
+    console.log(`tasksd test hook: holding ${name}:${hold.when}`);
+    await Context.current().cancelled;
+  };
+  return async (...args: A) => {
+    if (hold.when === 'before') await park();
+    const result = await fn(...args);
+    if (hold.when === 'after') await park();
+    return result;
   };
 }

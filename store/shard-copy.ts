@@ -11,7 +11,8 @@ import { fileSize, fsyncDir, fsyncFile, removeDatabaseFiles } from './durable-fs
 import { incomingFile, shardFile } from './layout';
 import { copyInChunks, type CopyOptions } from './copy';
 import { openShardFile, readState, type ShardDb } from './shard-file';
-import { quickCheck, sameContent, seqAndRows } from './verify';
+import { sameContent, seqAndRows } from './verify';
+import { checkInThread, verifiedFingerprint } from './sqlite-thread';
 
 export interface ShardCopyRequest {
   org: string;
@@ -62,10 +63,10 @@ export async function copyShard(req: ShardCopyRequest): Promise<ShardCopyResult>
     }
     req.afterCopy?.(incoming);
     try {
-      install(incoming, finalPath, req, expected);
+      await install(incoming, finalPath, req, expected);
     } catch (err) {
       removeDatabaseFiles(incoming);
-      if (err instanceof TasksdError && err.type === ErrorType.VerificationFailed) blameSourceIfCorrupt(source, req);
+      if (err instanceof TasksdError && err.type === ErrorType.VerificationFailed) await blameSourceIfCorrupt(req);
       throw err;
     }
   } finally {
@@ -113,16 +114,15 @@ function beginSnapshot(db: ShardDb, file: string): { seq: number; rows: number }
   throw new Error(`could not take a snapshot of ${file}: writers kept the WAL busy for ${SNAPSHOT_ATTEMPTS} attempts, will retry`);
 }
 
-function install(incoming: string, finalPath: string, req: ShardCopyRequest, expected: { seq: number; rows: number }): void {
+async function install(incoming: string, finalPath: string, req: ShardCopyRequest, expected: { seq: number; rows: number }): Promise<void> {
   const what = `copy of ${req.org}/${req.ns} at ${incoming}`;
+  sameContent(what, expected, await verifiedFingerprint(incoming, what));
   const db = openShardFile(incoming);
   try {
-    quickCheck(db, what);
     const state = readState(db);
     if (state.org !== req.org || state.ns !== req.ns) {
       throw new TasksdError(ErrorType.VerificationFailed, `${what} holds shard ${state.org}/${state.ns}`);
     }
-    sameContent(what, expected, seqAndRows(db));
     // Held by the job from now on: the copy must refuse writes until the cut-over.
     db.prepare('UPDATE shard SET locked_by = ? WHERE singleton = 1').run(req.jobId);
     db.pragma('wal_checkpoint(TRUNCATE)');
@@ -137,11 +137,14 @@ function install(incoming: string, finalPath: string, req: ShardCopyRequest, exp
   fsyncDir(path.dirname(finalPath)); // the rename itself survives a power loss
 }
 
-function blameSourceIfCorrupt(source: ShardDb, req: ShardCopyRequest): void {
-  try {
-    quickCheck(source, `source shard ${req.org}/${req.ns} at ${req.sourceFile}`);
-  } catch (err) {
-    throw new TasksdError(ErrorType.SourceCorrupt, `${(err as Error).message}; refusing to copy a damaged shard, restore it from a backup first`);
+async function blameSourceIfCorrupt(req: ShardCopyRequest): Promise<void> {
+  const { quickCheck } = await checkInThread(req.sourceFile, ['quickCheck']);
+  if (quickCheck && quickCheck.join() !== 'ok') {
+    throw new TasksdError(
+      ErrorType.SourceCorrupt,
+      `source shard ${req.org}/${req.ns} at ${req.sourceFile} fails PRAGMA quick_check (${quickCheck.slice(0, 3).join('; ')}); ` +
+        'refusing to copy a damaged shard, restore it from a backup first',
+    );
   }
 }
 

@@ -36,9 +36,10 @@ const retryForever: ActivityOptions['retry'] = {
 };
 const retryFewTimes: ActivityOptions['retry'] = { ...retryForever, maximumAttempts: 5 };
 
-// Short phases: must finish (a half-done lock or unlock is worse than a slow one).
-const control = proxyActivities<MigrationActivities>({ startToCloseTimeout: '1 minute', retry: retryForever });
-const checks = proxyActivities<MigrationActivities>({ startToCloseTimeout: '1 minute', retry: retryFewTimes });
+// Short phases retry until done (a half-done lock or unlock is worse than a slow one);
+// a short timeout means a crashed worker's attempt is retried within seconds.
+const control = proxyActivities<MigrationActivities>({ startToCloseTimeout: '10s', retry: retryForever });
+const checks = proxyActivities<MigrationActivities>({ startToCloseTimeout: '30s', retry: retryFewTimes });
 // The copy heartbeats every chunk, so a dead worker is noticed in seconds.
 const bulk = proxyActivities<MigrationActivities>({
   startToCloseTimeout: '6 hours',
@@ -133,7 +134,7 @@ async function moveOnline(ref: JobRef, prepared: Prepared, job: Job, setStatus: 
   setStatus('locking');
   const { lockedAt } = await control.lock(ref);
   setStatus('replaying');
-  job.checksum = (await checks.replay(ref)).checksum;
+  job.checksum = (await bulk.replay(ref)).checksum;
   await cutOver(ref, job, lockedAt);
 }
 
