@@ -56,6 +56,9 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
             resumeFrom: previous?.bytesCopied ?? 0,
             onProgress: (progress) => ctx.heartbeat((last = progress) satisfies CopyHeartbeat),
             signal: ctx.cancellationSignal,
+            onStart: (offset) => {
+              if (offset > 0) ctx.log.info(`resuming copy of ${job.org}/${job.ns} at byte ${offset}`, { jobId: job.jobId });
+            },
             bytesPerSecond: hooks.copyBytesPerSecond,
             beforeWrite: hooks.failCopyWith ? failWrites(hooks.failCopyWith) : undefined,
           },

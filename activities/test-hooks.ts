@@ -1,5 +1,7 @@
 // Fault and pacing hooks the crash tests switch on through the worker's environment.
 // Production workers leave them unset; each one only slows or breaks a copy.
+import { Context } from '@temporalio/activity';
+
 export interface ActivityTestHooks {
   /** Caps the copy rate, giving crash tests a wide mid-copy window without sleeps. */
   copyBytesPerSecond?: number;
@@ -34,9 +36,10 @@ export function holdable<A extends unknown[], R>(
 ): (...args: A) => Promise<R> {
   if (!hold || hold.activity !== name) return fn;
   const park = async () => {
-    const { Context } = await import('@temporalio/activity');
+    const ctx = Context.current();
+    if (ctx.info.attempt > 1) return; // only the first attempt parks, so a retry can finish the job
     console.log(`tasksd test hook: holding ${name}:${hold.when}`);
-    await Context.current().cancelled;
+    await ctx.cancelled;
   };
   return async (...args: A) => {
     if (hold.when === 'before') await park();

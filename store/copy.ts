@@ -16,6 +16,8 @@ export interface CopyOptions {
   signal?: AbortSignal;
   /** Test hook: caps the copy rate so crash tests get a wide mid-copy window. */
   bytesPerSecond?: number;
+  /** Told the offset a copy resumes from (0 when it starts over). */
+  onStart?: (offset: number) => void;
   /** Test hook: called before each chunk is written; throw to simulate a disk error. */
   beforeWrite?: (offset: number) => void;
   chunkBytes?: number;
@@ -32,6 +34,7 @@ export async function copyInChunks(source: string, dest: string, options: CopyOp
     let offset = await resumableOffset(dest, options.resumeFrom ?? 0, totalBytes);
     dst = await fs.open(dest, offset > 0 ? 'r+' : 'w');
     await dst.truncate(offset);
+    options.onStart?.(offset);
     const chunkBytes = options.bytesPerSecond
       ? Math.max(4096, Math.min(DEFAULT_CHUNK, Math.floor(options.bytesPerSecond / 10)))
       : (options.chunkBytes ?? DEFAULT_CHUNK);
@@ -80,10 +83,14 @@ async function pace(bytesDone: number, bytesPerSecond: number, started: number, 
   const wait = due - Date.now();
   if (wait <= 0) return;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, wait);
-    signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, wait);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

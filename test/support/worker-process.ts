@@ -1,7 +1,6 @@
 // A real worker in a child process (`tsx worker.ts`), so tests can SIGKILL it the way
 // a crash would, mid-phase, and start another.
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as path from 'node:path';
 import { PROJECT_ROOT } from '../../temporal/cli-binary';
 
 export interface WorkerProcess {
@@ -19,7 +18,8 @@ export async function startWorkerProcess(env: {
   taskQueue: string;
   extra?: NodeJS.ProcessEnv;
 }): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'worker.ts'], {
+  // One process (no tsx launcher in between), so SIGKILL hits the worker itself.
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'worker.ts'], {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
@@ -32,11 +32,13 @@ export async function startWorkerProcess(env: {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  const record = (chunk: Buffer) => (output += chunk.toString());
+  child.stdout!.on('data', record);
+  child.stderr!.on('data', record);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Worker state changed') && output.includes('RUNNING')) resolve();
+    const onData = () => {
+      if (/state: 'RUNNING'/.test(output)) resolve();
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
@@ -54,4 +56,21 @@ export async function startWorkerProcess(env: {
       return exited;
     },
   };
+}
+
+/** Resolves once the worker has printed `text` (an event, not a sleep). */
+export function waitForOutput(worker: WorkerProcess, text: string | RegExp): Promise<void> {
+  const seen = () => (typeof text === 'string' ? worker.output().includes(text) : text.test(worker.output()));
+  if (seen()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!seen()) return;
+      worker.child.stdout!.off('data', check);
+      worker.child.stderr!.off('data', check);
+      resolve();
+    };
+    worker.child.stdout!.on('data', check);
+    worker.child.stderr!.on('data', check);
+    worker.child.once('exit', () => (seen() ? resolve() : reject(new Error(`worker exited before printing ${text}:\n${worker.output()}`))));
+  });
 }

@@ -1,0 +1,120 @@
+// Crash safety with real processes and real signals: SIGKILL a worker (or the
+// Temporal server) at each point of a migration, bring up another, and check that
+// the job still ends in the spec's invariants.
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { MigrationClient, type Job } from '../client';
+import { startDevServer } from '../temporal/dev-server';
+import { filesOn, makeCluster, seedShard, type TestCluster } from './support/fixtures';
+import { suite } from './support/root-hooks';
+import { startWorkerProcess, waitForOutput, type WorkerProcess } from './support/worker-process';
+
+const ROWS = 1500;
+const ROW_BYTES = 2048; // ~3.5 MiB shard: a throttled copy takes a few seconds
+
+describe('crash safety (real processes, SIGKILL)', function () {
+  this.timeout(180_000);
+  let t: TestCluster;
+  let workers: WorkerProcess[];
+  let taskQueue: string;
+
+  beforeEach(async () => {
+    t = makeCluster();
+    workers = [];
+    taskQueue = `crash-${randomUUID()}`;
+    await seedShard(t, 'acme', 'default', 'node-a', ROWS, ROW_BYTES);
+  });
+  afterEach(async () => {
+    await Promise.all(workers.map((w) => w.kill()));
+    t.close();
+  });
+
+  async function worker(extra: NodeJS.ProcessEnv = {}, address = suite().server.address): Promise<WorkerProcess> {
+    const w = await startWorkerProcess({ address, dataRoot: t.root, taskQueue, extra });
+    workers.push(w);
+    return w;
+  }
+
+  function assertMovedIntact(job: Job): void {
+    assert.equal(job.status, 'released', job.error);
+    const [shard] = t.cluster.listShards();
+    assert.deepEqual([shard.owner, shard.lockedBy, shard.rows], ['node-b', null, ROWS]);
+    assert.equal(t.cluster.catalog.shard('acme', 'default').jobId, null, 'claim released');
+    assert.equal(t.cluster.getTask('acme', 'default', 't01499')?.title, 'task 1499');
+    assert.deepEqual(filesOn(t, 'node-a'), [], 'no source left on node-a');
+    assert.deepEqual(filesOn(t, 'node-b'), ['acme.default.db'], 'no temp files on node-b');
+  }
+
+  const killPoints = [
+    { hold: 'lock:after', status: 'locking' },
+    { hold: 'replay:before', status: 'replaying' },
+    { hold: 'unlock:before', status: 'replaying' },
+    { hold: 'unlock:after', status: 'replaying' },
+  ];
+  for (const { hold, status } of killPoints) {
+    it(`finishes the move after the worker is killed at ${hold} (status ${status})`, async () => {
+      const first = await worker({ TASKSD_TEST_HOLD: hold });
+      const migrations = new MigrationClient(suite().client, taskQueue);
+      const id = await migrations.start({ org: 'acme', ns: 'default', to: 'node-b' });
+      await waitForOutput(first, `holding ${hold}`);
+      assert.equal((await migrations.get(id))?.status, status);
+      await first.kill();
+      await worker();
+      assertMovedIntact(await migrations.result(id));
+    });
+  }
+
+  it('resumes a copy from its heartbeat offset after the worker is killed mid-copy', async () => {
+    const first = await worker({ TASKSD_TEST_COPY_BYTES_PER_SEC: String(1024 * 1024) });
+    const migrations = new MigrationClient(suite().client, taskQueue);
+    const id = await migrations.start({ org: 'acme', ns: 'default', to: 'node-b' });
+    for await (const snap of migrations.watch(id, 100)) {
+      if (snap.status === 'copying' && (snap.progress?.bytesCopied ?? 0) > 0) break;
+    }
+    await first.kill();
+    const second = await worker();
+    const job = await migrations.result(id);
+    assertMovedIntact(job);
+    assert.match(second.output(), /resuming copy of acme\/default at byte [1-9]\d*/);
+  });
+
+  it('the surviving worker finishes a job whose copying worker was killed', async () => {
+    const slow = { TASKSD_TEST_COPY_BYTES_PER_SEC: String(1024 * 1024) };
+    const [a, b] = [await worker(slow), await worker(slow)];
+    const migrations = new MigrationClient(suite().client, taskQueue);
+    const id = await migrations.start({ org: 'acme', ns: 'default', to: 'node-b' });
+    let copier: string | undefined;
+    for await (const snap of migrations.watch(id, 100)) {
+      if (snap.status !== 'copying' || !snap.progress?.bytesCopied) continue;
+      const description = await suite().client.workflow.getHandle(id).describe();
+      copier = description.raw.pendingActivities?.[0]?.lastWorkerIdentity ?? undefined;
+      if (copier) break;
+    }
+    const victim = [a, b].find((w) => copier?.startsWith(`${w.child.pid}@`));
+    assert.ok(victim, `the copying worker ${copier} is one of ours`);
+    await victim.kill();
+    assertMovedIntact(await migrations.result(id));
+  });
+
+  it('completes after the Temporal server is stopped and restarted mid-copy', async () => {
+    const dbFile = path.join(t.root, 'temporal.db');
+    let server = await startDevServer({ dbFile, headless: true });
+    const connection = await Connection.connect({ address: server.address });
+    try {
+      await worker({ TASKSD_TEST_COPY_BYTES_PER_SEC: String(1024 * 1024) }, server.address);
+      const migrations = new MigrationClient(new Client({ connection }), taskQueue);
+      const id = await migrations.start({ org: 'acme', ns: 'default', to: 'node-b' });
+      for await (const snap of migrations.watch(id, 100)) {
+        if (snap.status === 'copying' && (snap.progress?.bytesCopied ?? 0) > 0) break;
+      }
+      await server.stop();
+      server = await startDevServer({ dbFile, headless: true, port: server.port });
+      assertMovedIntact(await migrations.result(id));
+    } finally {
+      await connection.close();
+      await server.stop();
+    }
+  });
+});
