@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../common/errors';
 import { Catalog, type NodeRecord, type ShardRecord } from './catalog';
 import { catalogPath, defaultNodeDir, shardFile } from './layout';
-import { countRows, createShardFile, openShardFile, readState, type ShardDb, type Task } from './shard-file';
+import { checkNodeDir } from './node-dir';
+import { createShardFile, openShardFile, readState, type ShardDb, type Task } from './shard-file';
 import { fileSize, fsyncDir } from './durable-fs';
 
 export interface ClusterOptions {
@@ -39,8 +40,10 @@ export class Cluster {
     this.catalog.close();
   }
 
+  /** Adds a node; every refusal comes before the directory is created (store/node-dir.ts has the rule). */
   addNode(id: string, dir?: string): NodeRecord {
-    const nodeDir = path.resolve(dir ?? defaultNodeDir(this.dataRoot, id));
+    if (this.catalog.findNode(id)) throw new TasksdError(ErrorType.NodeExists, `node ${id} already exists`);
+    const nodeDir = checkNodeDir(this.dataRoot, dir ?? defaultNodeDir(this.dataRoot, id), this.catalog.listNodes());
     fs.mkdirSync(nodeDir, { recursive: true });
     return this.catalog.addNode(id, nodeDir);
   }
@@ -103,7 +106,7 @@ export class Cluster {
     try {
       const state = readState(db);
       const bytes = (fileSize(file) ?? 0) + (fileSize(`${file}-wal`) ?? 0);
-      return { org: shard.org, ns: shard.ns, owner: shard.owner, lockedBy: state.lockedBy, seq: state.seq, bytes, rows: countRows(db) };
+      return { org: shard.org, ns: shard.ns, owner: shard.owner, lockedBy: state.lockedBy, seq: state.seq, bytes, rows: state.rows };
     } finally {
       db.close();
     }

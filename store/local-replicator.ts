@@ -9,6 +9,7 @@ import type { Cluster } from './cluster';
 import { fsyncDir, removeDatabaseFiles } from './durable-fs';
 import { retainedFile } from './layout';
 import type { Applied, Frame, Replicator, TaskInput } from './replicator';
+import { adjust } from './content-sum';
 import { inWriteTransaction, openShardFile, readState, type ShardDb } from './shard-file';
 
 export class LocalReplicator implements Replicator {
@@ -160,14 +161,24 @@ function releaseLock(db: ShardDb, jobId: string): Applied {
 }
 
 function putTask(db: ShardDb, seq: number, task: TaskInput): void {
+  const old = db.prepare('SELECT title, body FROM tasks WHERE id = ?').get(task.id) as { title: string; body: Buffer | null } | undefined;
   db.prepare(
     `INSERT INTO tasks (id, title, body, seq) VALUES (?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, seq = excluded.seq`,
   ).run(task.id, task.title, task.body ?? null, seq);
   db.prepare('INSERT INTO changes (seq, op, task_id) VALUES (?, ?, ?)').run(seq, 'put', task.id);
+  let sum = readState(db).contentSum;
+  if (old) sum = adjust(sum, -1, task.id, old.title, old.body);
+  sum = adjust(sum, 1, task.id, task.title, task.body);
+  db.prepare('UPDATE shard SET content_sum = ?, row_count = row_count + ? WHERE singleton = 1').run(sum, old ? 0 : 1);
 }
 
 function deleteTask(db: ShardDb, seq: number, id: string): void {
+  const old = db.prepare('SELECT title, body FROM tasks WHERE id = ?').get(id) as { title: string; body: Buffer | null } | undefined;
   db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
   db.prepare('INSERT INTO changes (seq, op, task_id) VALUES (?, ?, ?)').run(seq, 'delete', id);
+  if (old) {
+    const sum = adjust(readState(db).contentSum, -1, id, old.title, old.body);
+    db.prepare('UPDATE shard SET content_sum = ?, row_count = row_count - 1 WHERE singleton = 1').run(sum);
+  }
 }

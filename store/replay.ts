@@ -4,6 +4,7 @@
 // destination written in one transaction, so a replay applies each frame at most
 // once and a crashed replay leaves the destination as it was.
 import { ErrorType, TasksdError } from '../common/errors';
+import { adjust } from './content-sum';
 import { readState, type ShardDb } from './shard-file';
 
 export interface ReplayResult {
@@ -55,13 +56,25 @@ export function replayChanges(source: ShardDb, dest: ShardDb): ReplayResult {
          ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, seq = excluded.seq`,
       );
       const remove = dest.prepare('DELETE FROM tasks WHERE id = ?');
+      const current = dest.prepare('SELECT title, body FROM tasks WHERE id = ?');
+      let { rows, contentSum } = readState(dest);
       for (const { id, row } of snapshot.rows) {
-        if (row) upsert.run(row);
-        else remove.run(id);
+        // The checksum moves by exactly what changes in this file, so it stays the sum of its rows.
+        const old = current.get(id) as { title: string; body: Buffer | null } | undefined;
+        if (old) contentSum = adjust(contentSum, -1, id, old.title, old.body);
+        if (row) {
+          upsert.run(row);
+          contentSum = adjust(contentSum, 1, id, row.title, row.body);
+        } else {
+          remove.run(id);
+        }
+        rows += (row ? 1 : 0) - (old ? 1 : 0);
       }
       const logChange = dest.prepare('INSERT OR IGNORE INTO changes (seq, op, task_id) VALUES (@seq, @op, @task_id)');
       for (const change of snapshot.changes) logChange.run(change);
-      dest.prepare('UPDATE shard SET seq = ? WHERE singleton = 1').run(snapshot.sourceSeq);
+      dest
+        .prepare('UPDATE shard SET seq = ?, row_count = ?, content_sum = ? WHERE singleton = 1')
+        .run(snapshot.sourceSeq, rows, contentSum);
     })
     .immediate();
   return { frames: snapshot.changes.length, seq: snapshot.sourceSeq };

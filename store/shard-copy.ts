@@ -11,8 +11,8 @@ import { fileSize, fsyncDir, fsyncFile, removeDatabaseFiles } from './durable-fs
 import { incomingFile, shardFile } from './layout';
 import { copyInChunks, type CopyOptions } from './copy';
 import { openShardFile, readState, type ShardDb } from './shard-file';
-import { sameContent, seqAndRows } from './verify';
-import { checkInThread, verifiedFingerprint } from './sqlite-thread';
+import { sameContent, storedFingerprint } from './verify';
+import { structuralProblems, verifyContent } from './sqlite-thread';
 
 export interface ShardCopyRequest {
   org: string;
@@ -50,7 +50,8 @@ export async function copyShard(req: ShardCopyRequest): Promise<ShardCopyResult>
         throw new TasksdError(ErrorType.ShardLocked, `shard ${req.org}/${req.ns} is not locked by job ${req.jobId}; an offline copy needs the barrier`);
       }
       checkpointFully(source, req.sourceFile);
-      expected = seqAndRows(source);
+      const { seq, rows } = storedFingerprint(source);
+      expected = { seq, rows };
       bytes = await copyInChunks(req.sourceFile, incoming, req.copy);
     } else {
       expected = beginSnapshot(source, req.sourceFile);
@@ -84,7 +85,7 @@ function alreadyInstalled(finalPath: string, jobId: string): ShardCopyResult | u
     if (state.lockedBy !== jobId) {
       throw new TasksdError(ErrorType.DestinationOccupied, `destination already has a shard file ${finalPath} that job ${jobId} did not write; remove it or pick another node`);
     }
-    const { seq, rows } = seqAndRows(db);
+    const { seq, rows } = storedFingerprint(db);
     return { bytes: fileSize(finalPath) ?? 0, seq, rows };
   } finally {
     db.close();
@@ -107,7 +108,8 @@ function beginSnapshot(db: ShardDb, file: string): { seq: number; rows: number }
   for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.exec('BEGIN');
-    const snapshot = { seq: readState(db).seq, rows: (db.prepare('SELECT count(*) AS n FROM tasks').get() as { n: number }).n };
+    const { seq, rows } = readState(db);
+    const snapshot = { seq, rows };
     if ((fileSize(`${file}-wal`) ?? 0) === 0) return snapshot;
     db.exec('COMMIT');
   }
@@ -116,7 +118,7 @@ function beginSnapshot(db: ShardDb, file: string): { seq: number; rows: number }
 
 async function install(incoming: string, finalPath: string, req: ShardCopyRequest, expected: { seq: number; rows: number }): Promise<void> {
   const what = `copy of ${req.org}/${req.ns} at ${incoming}`;
-  sameContent(what, expected, await verifiedFingerprint(incoming, what));
+  sameContent(what, expected, await verifyContent(incoming, what));
   const db = openShardFile(incoming);
   try {
     const state = readState(db);
@@ -138,11 +140,11 @@ async function install(incoming: string, finalPath: string, req: ShardCopyReques
 }
 
 async function blameSourceIfCorrupt(req: ShardCopyRequest): Promise<void> {
-  const { quickCheck } = await checkInThread(req.sourceFile, ['quickCheck']);
-  if (quickCheck && quickCheck.join() !== 'ok') {
+  const problems = await structuralProblems(req.sourceFile);
+  if (problems.length > 0) {
     throw new TasksdError(
       ErrorType.SourceCorrupt,
-      `source shard ${req.org}/${req.ns} at ${req.sourceFile} fails PRAGMA quick_check (${quickCheck.slice(0, 3).join('; ')}); ` +
+      `source shard ${req.org}/${req.ns} at ${req.sourceFile} fails PRAGMA quick_check (${problems.slice(0, 3).join('; ')}); ` +
         'refusing to copy a damaged shard, restore it from a backup first',
     );
   }

@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import { ErrorType, TasksdError } from '../common/errors';
+import { ZERO_SUM } from './content-sum';
 
 export type ShardDb = Database.Database;
 
@@ -15,6 +16,9 @@ export interface ShardState {
   lockSeq: number | null;
   state: 'live' | 'moved';
   movedTo: string | null;
+  rows: number;
+  /** The logical content checksum (store/content-sum.js), as 32 hex digits. */
+  contentSum: string;
 }
 
 export interface Task {
@@ -33,7 +37,10 @@ const SCHEMA = `
     locked_by TEXT,
     lock_seq INTEGER,
     state TEXT NOT NULL CHECK (state IN ('live', 'moved')),
-    moved_to TEXT
+    moved_to TEXT,
+    -- Kept by every write, so a cut-over compares two rows instead of two scans.
+    row_count INTEGER NOT NULL DEFAULT 0,
+    content_sum TEXT NOT NULL
   );
   CREATE TABLE tasks (
     id TEXT PRIMARY KEY,
@@ -65,7 +72,7 @@ export function createShardFile(filePath: string, org: string, ns: string): void
   try {
     db.pragma('journal_mode = WAL');
     db.exec(SCHEMA);
-    db.prepare(`INSERT INTO shard (singleton, org, ns, seq, state) VALUES (1, ?, ?, 0, 'live')`).run(org, ns);
+    db.prepare(`INSERT INTO shard (singleton, org, ns, seq, state, content_sum) VALUES (1, ?, ?, 0, 'live', ?)`).run(org, ns, ZERO_SUM);
   } finally {
     db.close();
   }
@@ -86,15 +93,13 @@ export function openShardFile(filePath: string, options: { readonly?: boolean } 
 export function readState(db: ShardDb): ShardState {
   const row = db
     .prepare(
-      `SELECT org, ns, seq, locked_by AS lockedBy, lock_seq AS lockSeq, state, moved_to AS movedTo FROM shard WHERE singleton = 1`,
+      `SELECT org, ns, seq, locked_by AS lockedBy, lock_seq AS lockSeq, state, moved_to AS movedTo,
+              row_count AS rows, content_sum AS contentSum
+       FROM shard WHERE singleton = 1`,
     )
     .get() as ShardState | undefined;
   if (!row) throw new Error(`shard file ${db.name} has no state row`);
   return row;
-}
-
-export function countRows(db: ShardDb): number {
-  return (db.prepare('SELECT count(*) AS n FROM tasks').get() as { n: number }).n;
 }
 
 /** Runs `fn` inside BEGIN IMMEDIATE, so the state it checks cannot change before it commits. */

@@ -3,26 +3,8 @@
 // server would declare a healthy worker dead). Plain JS: threads do not inherit tsx.
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
 const Database = require('better-sqlite3');
-
-function fingerprint(db) {
-  return db
-    .transaction(() => {
-      const { seq } = db.prepare('SELECT seq FROM shard WHERE singleton = 1').get();
-      const hash = createHash('sha256');
-      const separator = Buffer.from([0]);
-      let rows = 0;
-      for (const [id, title, body] of db.prepare('SELECT id, title, body FROM tasks ORDER BY id').raw().iterate()) {
-        hash.update(id).update(separator).update(title).update(separator);
-        if (body) hash.update(body);
-        hash.update(separator);
-        rows++;
-      }
-      return { seq, rows, checksum: `sha256:${hash.digest('hex')}` };
-    })
-    .deferred();
-}
+const { recomputeContentSum } = require('./content-sum');
 
 function quickCheck(db) {
   try {
@@ -32,16 +14,23 @@ function quickCheck(db) {
   }
 }
 
+/** The rows as they are, next to what the shard's state row claims about them. */
+function contentSum(db) {
+  return db
+    .transaction(() => {
+      const stored = db.prepare('SELECT seq, row_count AS rows, content_sum AS sum FROM shard WHERE singleton = 1').get();
+      const actual = recomputeContentSum(db);
+      return { seq: stored.seq, storedRows: stored.rows, storedSum: stored.sum, rows: actual.rows, sum: actual.sum };
+    })
+    .deferred();
+}
+
 const { file, task } = workerData;
 let db;
 try {
   db = new Database(file, { fileMustExist: true });
   db.pragma('busy_timeout = 10000');
-  const result = {};
-  if (task.includes('quickCheck')) result.quickCheck = quickCheck(db);
-  if (task.includes('fingerprint') && (!result.quickCheck || result.quickCheck.join() === 'ok')) {
-    result.fingerprint = fingerprint(db);
-  }
+  const result = task === 'quickCheck' ? { quickCheck: quickCheck(db) } : { contentSum: contentSum(db) };
   parentPort.postMessage({ ok: true, result });
 } catch (err) {
   parentPort.postMessage({ ok: false, message: err.message, code: err.code });

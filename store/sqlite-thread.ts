@@ -1,22 +1,26 @@
-// Long SQLite reads (quick_check, content checksum) on a worker thread; see
-// sqlite-thread-worker.js for why.
+// Long SQLite reads (quick_check, a content-checksum scan) on worker threads; see
+// sqlite-thread-worker.js for why. The two run in parallel on separate threads.
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ErrorType, TasksdError } from '../common/errors';
-import type { Fingerprint } from './verify';
 
-export interface ThreadCheck {
-  quickCheck?: string[];
-  fingerprint?: Fingerprint;
+export interface ContentScan {
+  seq: number;
+  /** What the shard's state row claims. */
+  storedRows: number;
+  storedSum: string;
+  /** What the rows actually add up to. */
+  rows: number;
+  sum: string;
 }
 
 const SCRIPT = path.join(__dirname, 'sqlite-thread-worker.js');
 
-export function checkInThread(file: string, task: ('quickCheck' | 'fingerprint')[]): Promise<ThreadCheck> {
+function runInThread<T>(file: string, task: 'quickCheck' | 'contentSum'): Promise<T> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(SCRIPT, { workerData: { file, task } });
-    worker.once('message', (message: { ok: boolean; result?: ThreadCheck; message?: string; code?: string }) => {
-      if (message.ok) resolve(message.result!);
+    worker.once('message', (message: { ok: boolean; result?: Record<string, T>; message?: string; code?: string }) => {
+      if (message.ok) resolve(message.result![task]);
       else if (message.code === 'SQLITE_CANTOPEN') reject(new TasksdError(ErrorType.ShardMissing, `shard file ${file} does not exist`));
       else reject(new Error(`checking ${file}: ${message.message}`));
     });
@@ -27,15 +31,29 @@ export function checkInThread(file: string, task: ('quickCheck' | 'fingerprint')
   });
 }
 
-/** The content fingerprint, or a VerificationFailed error when quick_check finds damage first. */
-export async function verifiedFingerprint(file: string, what: string): Promise<Fingerprint> {
-  const { quickCheck, fingerprint } = await checkInThread(file, ['quickCheck', 'fingerprint']);
-  if (quickCheck && quickCheck.join() !== 'ok') {
-    throw new TasksdError(ErrorType.VerificationFailed, `${what} fails PRAGMA quick_check: ${quickCheck.slice(0, 3).join('; ')}`);
-  }
-  return fingerprint!;
+/** SQLite's structural check; an empty list means the file is sound. */
+export async function structuralProblems(file: string): Promise<string[]> {
+  const result = await runInThread<string[]>(file, 'quickCheck');
+  return result.length === 1 && result[0] === 'ok' ? [] : result;
 }
 
-export async function fingerprintOf(file: string): Promise<Fingerprint> {
-  return (await checkInThread(file, ['fingerprint'])).fingerprint!;
+/**
+ * Proves a file's rows add up to what its state row claims: quick_check and a full
+ * content scan, in parallel. Throws VerificationFailed naming what is wrong.
+ */
+export async function verifyContent(file: string, what: string): Promise<ContentScan> {
+  const [problems, scan] = await Promise.allSettled([structuralProblems(file), runInThread<ContentScan>(file, 'contentSum')]);
+  if (problems.status === 'rejected') throw problems.reason;
+  if (problems.value.length > 0) {
+    throw new TasksdError(ErrorType.VerificationFailed, `${what} fails PRAGMA quick_check: ${problems.value.slice(0, 3).join('; ')}`);
+  }
+  if (scan.status === 'rejected') throw scan.reason;
+  const { rows, storedRows, sum, storedSum } = scan.value;
+  if (rows !== storedRows || sum !== storedSum) {
+    throw new TasksdError(
+      ErrorType.VerificationFailed,
+      `${what} does not match the source: ${rows} rows with content checksum ${sum}, the source had ${storedRows} rows with ${storedSum}`,
+    );
+  }
+  return scan.value;
 }

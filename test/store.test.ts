@@ -3,6 +3,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import { ErrorType, TasksdError } from '../common/errors';
 import { openShardFile, readState } from '../store/shard-file';
+import { recomputeContentSum } from '../store/content-sum';
+import { replayChanges } from '../store/replay';
+import { storedFingerprint } from '../store/verify';
 import { makeCluster, seedShard, filesOn, type TestCluster } from './support/fixtures';
 
 function rejectsWith(type: string, pattern: RegExp) {
@@ -84,5 +87,58 @@ describe('store and local replicator', () => {
     } finally {
       stale.close();
     }
+  });
+});
+
+describe('content checksum and replay', () => {
+  let t: TestCluster;
+  beforeEach(() => (t = makeCluster()));
+  afterEach(() => t.close());
+
+  function scan(file: string) {
+    const db = openShardFile(file);
+    try {
+      return { stored: storedFingerprint(db), actual: recomputeContentSum(db) };
+    } finally {
+      db.close();
+    }
+  }
+
+  it('every write keeps the stored checksum equal to a full recomputation', async () => {
+    await seedShard(t, 'acme', 'default', 'node-a', 50, 16);
+    await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: 't00003', title: 'changed' } });
+    await t.replicator.propose({ op: 'delete', org: 'acme', ns: 'default', id: 't00004' });
+    await t.replicator.propose({ op: 'delete', org: 'acme', ns: 'default', id: 'never-existed' });
+    const { stored, actual } = scan(t.cluster.fileOn('node-a', 'acme', 'default'));
+    assert.equal(stored.rows, 49);
+    assert.equal(actual.rows, 49);
+    assert.equal(stored.checksum, `sum128:${actual.sum}`);
+  });
+
+  it('replay brings a stale copy to the source state: same seq, rows and checksum as a fresh scan', async () => {
+    await seedShard(t, 'acme', 'default', 'node-a', 100, 8);
+    const sourceFile = t.cluster.fileOn('node-a', 'acme', 'default');
+    const copyFile = t.cluster.fileOn('node-b', 'acme', 'default');
+    const source = openShardFile(sourceFile);
+    source.pragma('wal_checkpoint(TRUNCATE)');
+    fs.copyFileSync(sourceFile, copyFile);
+    const put = (id: string, title: string) => t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id, title } });
+    await put('t00001', 'updated');
+    await put('new-1', 'inserted');
+    await put('new-2', 'inserted then deleted');
+    await t.replicator.propose({ op: 'delete', org: 'acme', ns: 'default', id: 'new-2' });
+    await t.replicator.propose({ op: 'delete', org: 'acme', ns: 'default', id: 't00002' });
+    const copy = openShardFile(copyFile);
+    try {
+      assert.deepEqual(replayChanges(source, copy), { frames: 5, seq: 105 });
+      assert.deepEqual(replayChanges(source, copy), { frames: 0, seq: 105 }, 'a second replay applies nothing');
+      assert.deepEqual(storedFingerprint(copy), storedFingerprint(source));
+    } finally {
+      copy.close();
+      source.close();
+    }
+    const { stored, actual } = scan(copyFile);
+    assert.equal(stored.checksum, `sum128:${actual.sum}`);
+    assert.equal(actual.rows, 100);
   });
 });
