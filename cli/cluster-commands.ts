@@ -1,0 +1,49 @@
+// Commands over the catalog: nodes and shards.
+import type { Command } from 'commander';
+import type { ShardSummary } from '../store/cluster';
+import { withCluster } from './context';
+import { addShard, id, type JsonFlag, type ShardFlags } from './options';
+import { formatBytes, printJson, printLine, printTable } from './output';
+
+export function registerClusterCommands(program: Command): void {
+  const node = program.command('node').description('manage nodes');
+  node.command('add')
+    .description('add a node (a directory that holds shard files)')
+    .argument('<id>', 'node id', id('node'))
+    .option('--dir <path>', 'directory for its shard files (default: <data root>/nodes/<id>)')
+    .action(async (nodeId: string, opts: JsonFlag & { dir?: string }) => {
+      const added = await withCluster((cluster) => cluster.addNode(nodeId, opts.dir));
+      if (opts.json) printJson(added);
+      else printLine(`added node ${added.id} at ${added.dir}`);
+    });
+
+  program.command('nodes')
+    .description('list nodes')
+    .action(async (opts: JsonFlag) => {
+      const nodes = await withCluster((cluster) => cluster.catalog.listNodes());
+      if (opts.json) return printJson(nodes);
+      printTable(['node', 'dir'], nodes.map((n) => [n.id, n.dir]), 'no nodes yet: add one with "tasksd node add <id>"');
+    });
+
+  const shard = program.command('shard').description('manage shards');
+  addShard(shard.command('create'))
+    .description('create an empty shard on a node')
+    .requiredOption('--node <node>', 'node that will own it', id('node'))
+    .action(async (opts: ShardFlags & { node: string }) => {
+      const created = await withCluster((cluster) => cluster.createShard(opts.org, opts.namespace, opts.node));
+      if (opts.json) printJson(created);
+      else printLine(`created shard ${created.org}/${created.ns} on ${created.owner}`);
+    });
+
+  program.command('shards')
+    .description('list shards: owner, locked-by, seq, size, rows')
+    .action(async (opts: JsonFlag) => {
+      const shards = await withCluster((cluster) => cluster.listShards());
+      if (opts.json) return printJson(shards);
+      printTable(['shard', 'owner', 'locked by', 'seq', 'size', 'rows'], shards.map(shardRow), 'no shards yet: create one with "tasksd shard create"');
+    });
+}
+
+function shardRow(s: ShardSummary): Array<string | number> {
+  return [`${s.org}/${s.ns}`, s.owner, s.lockedBy ?? '-', s.seq, formatBytes(s.bytes), s.rows];
+}

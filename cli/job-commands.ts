@@ -1,0 +1,109 @@
+// Commands over migration jobs. Everything they show comes from Temporal, through
+// the MigrationClient; the Temporal connection is closed before the process exits.
+import { Option, type Command } from 'commander';
+import { ErrorType, TasksdError } from '../common/errors';
+import { JOB_STATUSES, MIGRATION_MODES, type Job, type JobStatus, type MigrationMode, type MigrationRequest } from '../common/job';
+import type { MigrationClient } from '../client';
+import { withMigrations } from './context';
+import { CliError } from './errors';
+import { printJob, printJobs } from './job-format';
+import { addShard, id, integer, type JsonFlag, type ShardFlags } from './options';
+import { printJson, printLine } from './output';
+import { followJob } from './progress';
+
+interface MigrateFlags extends ShardFlags {
+  to: string;
+  mode: MigrationMode;
+  maxPause?: number;
+  wait?: boolean;
+}
+
+interface JobsFlags extends JsonFlag {
+  status?: JobStatus;
+  org?: string;
+  namespace?: string;
+  node?: string;
+}
+
+export function registerJobCommands(program: Command): void {
+  addShard(program.command('migrate'))
+    .description('move a shard to another node; prints the job as started, or with --wait its end')
+    .requiredOption('--to <node>', 'destination node', id('node'))
+    .addOption(
+      new Option('--mode <mode>', 'offline locks for the whole copy; online copies first and locks only to catch up')
+        .choices(MIGRATION_MODES)
+        .default('offline'),
+    )
+    .option('--max-pause <ms>', 'online mode: the write pause to stay under, in ms (default 1000)', integer('--max-pause', 1))
+    .option('--wait', 'follow the job to its end (exit 1 if it fails)')
+    .action((opts: MigrateFlags) => withMigrations((m) => migrate(m, opts)));
+
+  program.command('jobs')
+    .description('list migration jobs, newest first')
+    .addOption(new Option('--status <status>', 'only jobs in this status').choices(JOB_STATUSES))
+    .option('--org <org>', 'only jobs of this organization', id('org'))
+    .option('--ns, --namespace <namespace>', 'only jobs of this namespace', id('namespace'))
+    .option('--node <node>', 'only jobs moving from or to this node', id('node'))
+    .action((opts: JobsFlags) =>
+      withMigrations(async (m) => {
+        const jobs = await m.list({ status: opts.status, org: opts.org, ns: opts.namespace, node: opts.node });
+        if (opts.json) printJson(jobs);
+        else printJobs(jobs);
+      }),
+    );
+
+  program.command('job')
+    .description('show one job')
+    .argument('<id>', 'job id')
+    .action((jobId: string, opts: JsonFlag) =>
+      withMigrations(async (m) => {
+        const job = await m.get(jobId);
+        if (!job) throw unknownJob(jobId);
+        if (opts.json) printJson(job);
+        else printJob(job);
+      }),
+    );
+
+  program.command('watch')
+    .description('follow a job to its end (exit 1 if it fails)')
+    .argument('<id>', 'job id')
+    .action(async (jobId: string, opts: JsonFlag) => {
+      await withMigrations((m) => follow(m, jobId, opts.json));
+    });
+
+  program.command('cancel')
+    .description('cancel a job: it rolls back unless the shard already changed owner')
+    .argument('<id>', 'job id')
+    .action((jobId: string, opts: JsonFlag) =>
+      withMigrations(async (m) => {
+        await m.cancel(jobId);
+        if (opts.json) printJson({ id: jobId, cancelRequested: true });
+        else printLine(`cancel requested for job ${jobId}; follow it with "tasksd watch ${jobId}"`);
+      }),
+    );
+}
+
+async function migrate(m: MigrationClient, opts: MigrateFlags): Promise<void> {
+  // maxPauseMs is part of the workflow input schema, though not of the MigrationRequest type.
+  const request: MigrationRequest & { maxPauseMs?: number } = { org: opts.org, ns: opts.namespace, to: opts.to, mode: opts.mode };
+  if (opts.maxPause !== undefined) request.maxPauseMs = opts.maxPause;
+  const started = await m.startJob(request);
+  if (!opts.wait) {
+    if (opts.json) return printJson(started);
+    printJob(started);
+    return printLine(`follow it with "tasksd watch ${started.id}"`);
+  }
+  if (!opts.json) printLine(`job ${started.id}: moving ${started.org}/${started.ns} from ${started.from} to ${started.to} (${started.mode})`);
+  await follow(m, started.id, opts.json);
+}
+
+async function follow(m: MigrationClient, jobId: string, json?: boolean): Promise<Job> {
+  const final = await followJob(m, jobId, process.stdout, json);
+  if (json) printJson(final);
+  if (final.status === 'failed') throw new CliError(`job ${final.id} failed: ${final.error ?? 'no reason recorded'}`);
+  return final;
+}
+
+function unknownJob(jobId: string): TasksdError {
+  return new TasksdError(ErrorType.UnknownJob, `unknown job ${jobId}: list jobs with "tasksd jobs"`);
+}
