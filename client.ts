@@ -12,7 +12,7 @@ import { WORKFLOW_TYPE } from './common/names';
 import { MigrationNs, MigrationOrg, MigrationStatus, MigrationTo } from './common/search-attributes';
 import { parseId, parseMigrationRequest } from './common/validation';
 import { connectClient, temporalTarget } from './temporal/connection';
-import { jobFromExecution, listQuery, type JobFilter } from './temporal/job-records';
+import { jobFromExecution, listQuery, startedMode, type JobFilter } from './temporal/job-records';
 import type { CopyHeartbeat } from './activities/types';
 import { claimedUpdate, statusQuery } from './workflows/definitions';
 
@@ -144,10 +144,17 @@ export class MigrationClient {
       try {
         return await handle.query(statusQuery);
       } catch {
-        return jobFromExecution(description); // no worker to answer: visibility still knows the phase
+        return this.fromVisibility(description); // no worker to answer: visibility still knows the phase
       }
     }
-    return jobFromExecution(description);
+    return this.fromVisibility(description);
+  }
+
+  /** A Job from a visibility record, with the mode from the input when no memo carries it. */
+  private async fromVisibility(info: Parameters<typeof jobFromExecution>[0]): Promise<Job> {
+    const job = jobFromExecution(info);
+    if (info.memo?.mode === undefined) job.mode = await startedMode(this.client, job.id); // started from the Temporal CLI
+    return job;
   }
 
   /** Like get, with the copy's live progress; throws UnknownJob for an unknown id. */
@@ -165,10 +172,11 @@ export class MigrationClient {
 
   /** Every job matching the filter, newest first, from Temporal's visibility. */
   async list(filter: JobFilter = {}): Promise<Job[]> {
-    const jobs: Job[] = [];
+    const reading: Promise<Job>[] = [];
     for await (const info of this.client.workflow.list({ query: listQuery(WORKFLOW_TYPE, validFilter(filter)) })) {
-      jobs.push(jobFromExecution(info));
+      reading.push(this.fromVisibility(info));
     }
+    const jobs = await Promise.all(reading);
     await Promise.all(
       jobs.filter((job) => job.status === 'failed' && !job.error).map(async (job) => {
         const final = await this.get(job.id);

@@ -1,7 +1,7 @@
 // Reads Jobs back from Temporal: a finished job from its result, a running one from
 // its `status` query, and list rows from visibility (search attributes), so no side
 // table is needed and a job started from the Temporal CLI shows up like any other.
-import type { WorkflowExecutionInfo } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { Job, JobStatus, MigrationMode } from '../common/job';
 import { JOB_STATUSES } from '../common/job';
 import {
@@ -42,6 +42,22 @@ export function jobFromExecution(
   if (pauseMs !== undefined) job.pauseMs = Number(pauseMs);
   if (closedBadly) job.error = `workflow ${info.status.name.toLowerCase().replace('_', ' ')} outside the migration's control; check the shard with "tasksd shards"`;
   return job;
+}
+
+/**
+ * The mode a job was started with, read from its recorded input. Visibility only has
+ * it in the memo the client writes; a job started from the Temporal CLI has no memo.
+ * Reading the first history event needs no worker, unlike the `status` query.
+ */
+export async function startedMode(client: Client, workflowId: string): Promise<MigrationMode> {
+  const { history } = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId },
+    maximumPageSize: 1,
+  });
+  const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  const input = payload ? client.options.loadedDataConverter.payloadConverter.fromPayload<{ mode?: unknown } | null>(payload) : null;
+  return input?.mode === 'online' ? 'online' : 'offline'; // the workflow's own default
 }
 
 /** The visibility query for jobs matching a filter (values are validated ids). */

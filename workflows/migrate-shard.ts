@@ -77,9 +77,15 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
     publish(job);
   };
 
+  // Current details only (no command): a job started from the Temporal CLI has no static summary.
+  showDetails(job);
+
   let prepared: Prepared;
   try {
-    prepared = await checks.prepare({ jobId: job.id, request });
+    prepared = await checks.prepare.executeWithOptions(
+      { summary: `validate the request and claim ${shard(job)} for the move to ${keyword(job.to)}` },
+      [{ jobId: job.id, request }],
+    );
   } catch (err) {
     finish(job, 'failed', describe(err));
     refusal = failureType(err) ?? refusal;
@@ -98,7 +104,9 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
     finish(job, 'released');
   } catch (err) {
     // Compensation must run to the end even when the workflow itself was cancelled.
-    const { outcome } = await CancellationScope.nonCancellable(() => control.rollback(ref));
+    const { outcome } = await CancellationScope.nonCancellable(() =>
+      control.rollback.executeWithOptions({ summary: `roll back: ${ref.from} keeps ${shard(ref)}, nothing left on ${ref.to}` }, [ref]),
+    );
     if (outcome === 'already-released') finish(job, 'released');
     else finish(job, 'failed', isCancellation(err) ? 'cancelled by operator; the move was rolled back' : describe(err));
   }
@@ -107,20 +115,23 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
 
 async function moveOffline(ref: JobRef, job: Job, setStatus: (s: JobStatus) => void): Promise<void> {
   setStatus('locking');
-  const { lockedAt } = await control.lock(ref);
+  const { lockedAt } = await lock(ref);
   setStatus('copying');
-  job.bytes = (await bulk.checkpointAndCopy(ref)).bytes;
+  job.bytes = (await copy(ref)).bytes;
   setStatus('replaying');
-  job.checksum = (await bulk.replay(ref)).checksum;
+  job.checksum = (await replay(ref)).checksum;
   await cutOver(ref, job, lockedAt);
 }
 
 async function moveOnline(ref: JobRef, prepared: Prepared, job: Job, setStatus: (s: JobStatus) => void): Promise<void> {
   setStatus('copying');
-  job.bytes = (await bulk.checkpointAndCopy(ref)).bytes;
+  job.bytes = (await copy(ref)).bytes;
   setStatus('replaying');
   for (let pass = 1; ; pass++) {
-    const { backlog, msPerFrame } = await checks.catchUp(ref);
+    const { backlog, msPerFrame } = await checks.catchUp.executeWithOptions(
+      { summary: `catch up ${shard(ref)} on ${ref.to} while writable (pass ${pass})` },
+      [ref],
+    );
     // Predict the locked replay from this pass's speed; keep half the budget for lock and unlock.
     if (backlog * Math.max(msPerFrame, 0.05) <= prepared.maxPauseMs / 2) break;
     if (pass === MAX_CATCH_UP_PASSES) {
@@ -132,15 +143,34 @@ async function moveOnline(ref: JobRef, prepared: Prepared, job: Job, setStatus: 
     }
   }
   setStatus('locking');
-  const { lockedAt } = await control.lock(ref);
+  const { lockedAt } = await lock(ref);
   setStatus('replaying');
-  job.checksum = (await bulk.replay(ref)).checksum;
+  job.checksum = (await replay(ref)).checksum;
   await cutOver(ref, job, lockedAt);
+}
+
+// Each activity call carries a one-line summary: the Web UI's timeline and pending
+// activities then say what the step does to which shard, not just its type.
+function lock(ref: JobRef) {
+  return control.lock.executeWithOptions({ summary: `lock ${shard(ref)} on ${ref.from}: writes refused from here` }, [ref]);
+}
+
+function copy(ref: JobRef) {
+  return bulk.checkpointAndCopy.executeWithOptions(
+    { summary: `checkpoint and copy ${shard(ref)} ${ref.from} → ${ref.to} (progress in heartbeat details)` },
+    [ref],
+  );
+}
+
+function replay(ref: JobRef) {
+  return bulk.replay.executeWithOptions({ summary: `replay frames since the barrier onto ${ref.to}, then verify checksums` }, [ref]);
 }
 
 /** Once started, the hand-off runs to the end: cancelling it halfway would strand the shard. */
 async function cutOver(ref: JobRef, job: Job, lockedAt: number): Promise<void> {
-  const { unlockedAt } = await CancellationScope.nonCancellable(() => control.unlock(ref));
+  const { unlockedAt } = await CancellationScope.nonCancellable(() =>
+    control.unlock.executeWithOptions({ summary: `hand ${shard(ref)} to ${ref.to} and unlock` }, [ref]),
+  );
   job.pauseMs = Math.max(0, unlockedAt - lockedAt);
 }
 
@@ -161,11 +191,22 @@ function publish(job: Job): void {
     { key: MigrationBytes, value: job.bytes },
     ...(job.pauseMs !== undefined ? [{ key: MigrationPauseMs, value: job.pauseMs }] : []),
   ]);
-  const route = `${job.from || '?'} → ${job.to}`;
-  const lines = [`**${job.status}** · ${job.org}/${job.ns} · ${route} · ${job.mode}`, `bytes copied: ${job.bytes}`];
+  showDetails(job);
+}
+
+/** The Web UI's "Current Details": the Job at a glance, in markdown. */
+function showDetails(job: Job): void {
+  const route = `${keyword(job.from) || '?'} → ${keyword(job.to)}`;
+  const lines = [`**${job.status}** · ${shard(job)} · ${route} · ${job.mode}`];
+  // Mid-copy the workflow has no byte count yet; the copy's heartbeat has it.
+  lines.push(job.status === 'copying' ? 'copy in progress: see checkpointAndCopy under Pending Activities' : `bytes copied: ${job.bytes}`);
   if (job.pauseMs !== undefined) lines.push(`write pause: ${job.pauseMs} ms`);
   if (job.error) lines.push(`error: ${job.error}`);
   setCurrentDetails(lines.join('\n\n'));
+}
+
+function shard(job: { org: string; ns: string }): string {
+  return `${keyword(job.org)}/${keyword(job.ns)}`;
 }
 
 /** Input is validated by prepare; until then a hostile value must not break the upsert. */
