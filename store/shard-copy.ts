@@ -63,13 +63,12 @@ export async function copyShard(req: ShardCopyRequest): Promise<ShardCopyResult>
       }
     }
     req.afterCopy?.(incoming);
-    try {
-      await install(incoming, finalPath, req, expected);
-    } catch (err) {
-      removeDatabaseFiles(incoming);
-      if (err instanceof TasksdError && err.type === ErrorType.VerificationFailed) await blameSourceIfCorrupt(req);
-      throw err;
-    }
+    await install(incoming, finalPath, req, expected);
+  } catch (err) {
+    // A failed or cancelled copy leaves nothing behind on the destination.
+    removeDatabaseFiles(incoming);
+    if (err instanceof TasksdError && err.type === ErrorType.VerificationFailed) await blameSourceIfCorrupt(req);
+    throw err;
   } finally {
     source.close();
   }
@@ -118,7 +117,7 @@ function beginSnapshot(db: ShardDb, file: string): { seq: number; rows: number }
 
 async function install(incoming: string, finalPath: string, req: ShardCopyRequest, expected: { seq: number; rows: number }): Promise<void> {
   const what = `copy of ${req.org}/${req.ns} at ${incoming}`;
-  sameContent(what, expected, await verifyContent(incoming, what));
+  sameContent(what, expected, await verifyContent(incoming, what, req.copy?.signal));
   const db = openShardFile(incoming);
   try {
     const state = readState(db);
@@ -135,6 +134,7 @@ async function install(incoming: string, finalPath: string, req: ShardCopyReques
   for (const side of ['-wal', '-shm']) fs.rmSync(incoming + side, { force: true });
   // A stale WAL beside the final name would be replayed into the new file.
   for (const side of ['-wal', '-shm']) fs.rmSync(finalPath + side, { force: true });
+  req.copy?.signal?.throwIfAborted(); // a cancelled job's rollback may already be running: do not install
   fs.renameSync(incoming, finalPath);
   fsyncDir(path.dirname(finalPath)); // the rename itself survives a power loss
 }

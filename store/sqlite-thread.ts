@@ -16,9 +16,17 @@ export interface ContentScan {
 
 const SCRIPT = path.join(__dirname, 'sqlite-thread-worker.js');
 
-function runInThread<T>(file: string, task: 'quickCheck' | 'contentSum'): Promise<T> {
+function runInThread<T>(file: string, task: 'quickCheck' | 'contentSum', signal?: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
     const worker = new Worker(SCRIPT, { workerData: { file, task } });
+    // A cancelled check stops at once: the thread only reads, so terminating it is safe.
+    const onAbort = () => {
+      reject(signal!.reason);
+      void worker.terminate();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.once('exit', () => signal?.removeEventListener('abort', onAbort));
     worker.once('message', (message: { ok: boolean; result?: Record<string, T>; message?: string; code?: string }) => {
       if (message.ok) resolve(message.result![task]);
       else if (message.code === 'SQLITE_CANTOPEN') reject(new TasksdError(ErrorType.ShardMissing, `shard file ${file} does not exist`));
@@ -32,8 +40,8 @@ function runInThread<T>(file: string, task: 'quickCheck' | 'contentSum'): Promis
 }
 
 /** SQLite's structural check; an empty list means the file is sound. */
-export async function structuralProblems(file: string): Promise<string[]> {
-  const result = await runInThread<string[]>(file, 'quickCheck');
+export async function structuralProblems(file: string, signal?: AbortSignal): Promise<string[]> {
+  const result = await runInThread<string[]>(file, 'quickCheck', signal);
   return result.length === 1 && result[0] === 'ok' ? [] : result;
 }
 
@@ -41,8 +49,11 @@ export async function structuralProblems(file: string): Promise<string[]> {
  * Proves a file's rows add up to what its state row claims: quick_check and a full
  * content scan, in parallel. Throws VerificationFailed naming what is wrong.
  */
-export async function verifyContent(file: string, what: string): Promise<ContentScan> {
-  const [problems, scan] = await Promise.allSettled([structuralProblems(file), runInThread<ContentScan>(file, 'contentSum')]);
+export async function verifyContent(file: string, what: string, signal?: AbortSignal): Promise<ContentScan> {
+  const [problems, scan] = await Promise.allSettled([
+    structuralProblems(file, signal),
+    runInThread<ContentScan>(file, 'contentSum', signal),
+  ]);
   if (problems.status === 'rejected') throw problems.reason;
   if (problems.value.length > 0) {
     throw new TasksdError(ErrorType.VerificationFailed, `${what} fails PRAGMA quick_check: ${problems.value.slice(0, 3).join('; ')}`);
