@@ -10,7 +10,7 @@ import { ErrorType, TasksdError, type ErrorTypeName } from './common/errors';
 import { isTerminal, JOB_STATUSES, type Job, type MigrationRequest } from './common/job';
 import { WORKFLOW_TYPE } from './common/names';
 import { MigrationNs, MigrationOrg, MigrationStatus, MigrationTo } from './common/search-attributes';
-import { parseId, parseMigrationRequest } from './common/validation';
+import { parseId, parseJobId, parseMigrationRequest } from './common/validation';
 import { connectClient, temporalTarget } from './temporal/connection';
 import { jobFromExecution, listQuery, startedMode, type JobFilter } from './temporal/job-records';
 import type { CopyHeartbeat } from './activities/types';
@@ -68,7 +68,7 @@ export class MigrationClient {
         `shard ${valid.org}/${valid.ns} is already being migrated by job ${running[0].id}; wait for it or cancel it with "tasksd cancel ${running[0].id}"`,
       );
     }
-    const jobId = options.jobId ?? newJobId(valid.org, valid.ns);
+    const jobId = options.jobId === undefined ? newJobId(valid.org, valid.ns) : parseJobId(options.jobId);
     const mode = valid.mode ?? 'offline';
     let handle;
     try {
@@ -109,7 +109,7 @@ export class MigrationClient {
       if (failure instanceof ApplicationFailure) throw new TasksdError((failure.type as ErrorTypeName) ?? ErrorType.InvalidInput, failure.message);
       // The workflow may already have finished (a refusal closes it at once).
       const job = await this.get(jobId);
-      if (job?.status === 'failed') throw new TasksdError(ErrorType.ShardBusy, job.error ?? 'migration refused');
+      if (job?.status === 'failed') throw new TasksdError((job.errorType as ErrorTypeName) ?? ErrorType.ShardBusy, job.error ?? 'migration refused');
       if (job) return job;
       throw err;
     } finally {
@@ -125,12 +125,12 @@ export class MigrationClient {
 
   /** The final Job of a migration, waiting for it to end. */
   async result(id: string): Promise<Job> {
-    return (await this.client.workflow.getHandle(id).result()) as Job;
+    return (await this.client.workflow.getHandle(parseJobId(id)).result()) as Job;
   }
 
-  /** The Job, or null when no such job exists. */
+  /** The Job, or null when no such job exists; a malformed id is refused (InvalidInput). */
   async get(id: string): Promise<Job | null> {
-    const handle = this.client.workflow.getHandle(id);
+    const handle = this.client.workflow.getHandle(parseJobId(id));
     let description;
     try {
       description = await handle.describe();
@@ -159,7 +159,7 @@ export class MigrationClient {
 
   /** Like get, with the copy's live progress; throws UnknownJob for an unknown id. */
   async snapshot(id: string): Promise<JobSnapshot> {
-    const job = await this.get(parseJobId(id));
+    const job = await this.get(id);
     if (!job) throw unknownJob(id);
     if (isTerminal(job.status)) return job;
     const description = await this.client.workflow.getHandle(id).describe();
@@ -188,7 +188,7 @@ export class MigrationClient {
 
   /** Cancels a job: it rolls back unless the owner already flipped. */
   async cancel(id: string): Promise<void> {
-    const job = await this.get(parseJobId(id));
+    const job = await this.get(id);
     if (!job) throw unknownJob(id);
     await this.client.workflow.getHandle(id).cancel();
   }
@@ -217,13 +217,6 @@ export function newJobId(org: string, ns: string): string {
 
 function unknownJob(id: string): TasksdError {
   return new TasksdError(ErrorType.UnknownJob, `unknown job ${id}: list jobs with "tasksd jobs"`);
-}
-
-function parseJobId(id: string): string {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 255 || /[\u0000-\u001f]/.test(id)) {
-    throw new TasksdError(ErrorType.InvalidInput, `job id ${JSON.stringify(id)} is not valid`);
-  }
-  return id;
 }
 
 function validFilter(filter: JobFilter): JobFilter {

@@ -7,44 +7,53 @@ import { testHooksFromEnv } from './activities/test-hooks';
 import { dataRoot, retainSource, taskQueue } from './common/config';
 import { Cluster } from './store/cluster';
 import { LocalReplicator } from './store/local-replicator';
-import { checkNamespace, connectClient, connectWorker, ensureSearchAttributes, temporalTarget } from './temporal/connection';
+import { checkNamespace, connectClient, connectWorker, ensureSearchAttributes, temporalTarget, type TemporalTarget } from './temporal/connection';
 import { startEmbeddedIfNeeded } from './temporal/embedded';
 
 async function run(): Promise<void> {
   const target = temporalTarget();
   const embedded = await startEmbeddedIfNeeded(target);
   if (embedded) console.log(`tasksd worker: started the embedded Temporal dev server at ${embedded.address}, Web UI ${embedded.uiUrl}`);
-  const cluster = new Cluster(dataRoot(), { retainSource: retainSource() });
   try {
-    const { connection: admin } = await connectClient(target);
+    await checkServer(target);
+    // Opened only once Temporal is known to be usable: a refused start leaves no catalog behind.
+    const cluster = new Cluster(dataRoot(), { retainSource: retainSource() });
     try {
-      await checkNamespace(admin, target.namespace);
-      const added = await ensureSearchAttributes(admin, target.namespace);
-      if (added.length > 0) console.log(`tasksd worker: registered search attributes ${added.join(', ')}`);
+      const connection = await connectWorker(target);
+      try {
+        const worker = await Worker.create({
+          connection,
+          namespace: target.namespace,
+          taskQueue: taskQueue(),
+          workflowsPath: require.resolve('./workflows'),
+          activities: createActivities({ cluster, replicator: new LocalReplicator(cluster), testHooks: testHooksFromEnv() }),
+          // Copy progress reaches the server (and the Web UI) every second.
+          maxHeartbeatThrottleInterval: '1s',
+        });
+        console.log(
+          `tasksd worker: serving task queue ${taskQueue()} on ${target.address} (namespace ${target.namespace}), data root ${cluster.dataRoot}`,
+        );
+        await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks are done
+      } finally {
+        await connection.close();
+      }
     } finally {
-      await admin.close();
-    }
-    const connection = await connectWorker(target);
-    try {
-      const worker = await Worker.create({
-        connection,
-        namespace: target.namespace,
-        taskQueue: taskQueue(),
-        workflowsPath: require.resolve('./workflows'),
-        activities: createActivities({ cluster, replicator: new LocalReplicator(cluster), testHooks: testHooksFromEnv() }),
-        // Copy progress reaches the server (and the Web UI) every second.
-        maxHeartbeatThrottleInterval: '1s',
-      });
-      console.log(
-        `tasksd worker: serving task queue ${taskQueue()} on ${target.address} (namespace ${target.namespace}), data root ${cluster.dataRoot}`,
-      );
-      await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks are done
-    } finally {
-      await connection.close();
+      cluster.close();
     }
   } finally {
-    cluster.close();
     await embedded?.stop();
+  }
+}
+
+/** Fails fast, with a message naming the address or namespace, instead of a worker that polls nothing. */
+async function checkServer(target: TemporalTarget): Promise<void> {
+  const { connection: admin } = await connectClient(target);
+  try {
+    await checkNamespace(admin, target.namespace);
+    const added = await ensureSearchAttributes(admin, target.namespace);
+    if (added.length > 0) console.log(`tasksd worker: registered search attributes ${added.join(', ')}`);
+  } finally {
+    await admin.close();
   }
 }
 

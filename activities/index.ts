@@ -4,7 +4,7 @@ import type { Cluster } from '../store/cluster';
 import type { Replicator } from '../store/replicator';
 import { withFailures } from './failures';
 import { createPhases } from './phases';
-import { prepareMigration } from './prepare';
+import { prepareMigration, type PrepareOptions } from './prepare';
 import { rollbackMigration } from './rollback';
 import { holdable, type ActivityTestHooks } from './test-hooks';
 import type { JobRef, PrepareInput } from './types';
@@ -19,7 +19,7 @@ export function createActivities({ cluster, replicator, testHooks }: ActivityDep
   const phases = createPhases(cluster, replicator, testHooks);
   const hold = testHooks?.hold;
   return {
-    prepare: withFailures(async (input: PrepareInput) => prepareMigration(cluster, input)),
+    prepare: withFailures(async (input: PrepareInput) => prepareMigration(cluster, input, prepareOptions(testHooks))),
     lock: withFailures(holdable('lock', hold, phases.lock)),
     checkpointAndCopy: withFailures(holdable('checkpointAndCopy', hold, phases.checkpointAndCopy)),
     catchUp: withFailures(phases.catchUp),
@@ -31,3 +31,8 @@ export function createActivities({ cluster, replicator, testHooks }: ActivityDep
 
 export type MigrationActivities = ReturnType<typeof createActivities>;
 export type * from './types';
+
+function prepareOptions(hooks: ActivityTestHooks = {}): PrepareOptions {
+  const free = hooks.freeBytes;
+  return free === undefined ? {} : { freeBytes: () => free };
+}

@@ -8,13 +8,25 @@ import { parseMigrationRequest } from '../common/validation';
 import type { Cluster } from '../store/cluster';
 import { fileSize } from '../store/durable-fs';
 import { incomingFile, shardFile } from '../store/layout';
+import { openShardFile, readState } from '../store/shard-file';
+import { structuralProblems } from '../store/sqlite-thread';
+import { heartbeatWhile } from './heartbeat';
 import type { PrepareInput, Prepared } from './types';
+
+export interface PrepareOptions {
+  /** Free bytes in a node's directory; tests inject a number instead of filling a disk. */
+  freeBytes?: (dir: string) => number;
+}
 
 export const DEFAULT_MAX_PAUSE_MS = 1000;
 /** Free space wanted on the destination beyond the shard's size (SQLite side files, fs metadata). */
 const SPACE_HEADROOM = 1.1;
 
-export function prepareMigration(cluster: Cluster, { jobId, request }: PrepareInput): Prepared {
+export async function prepareMigration(
+  cluster: Cluster,
+  { jobId, request }: PrepareInput,
+  { freeBytes = freeBytesOf }: PrepareOptions = {},
+): Promise<Prepared> {
   const { org, ns, to, mode = 'offline', maxPauseMs = DEFAULT_MAX_PAUSE_MS } = parseMigrationRequest(request);
   const shard = cluster.catalog.shard(org, ns);
   const dest = cluster.catalog.node(to);
@@ -36,6 +48,7 @@ export function prepareMigration(cluster: Cluster, { jobId, request }: PrepareIn
       `node ${to} already has a file for shard ${org}/${ns} (${finalPath}); remove it or pick another node`,
     );
   }
+  checkNotLocked(sourceFile, org, ns, jobId);
   const free = freeBytes(dest.dir);
   const needed = Math.ceil(sourceBytes * SPACE_HEADROOM);
   if (free < needed) {
@@ -44,6 +57,8 @@ export function prepareMigration(cluster: Cluster, { jobId, request }: PrepareIn
       `node ${to} has ${free} bytes free in ${dest.dir} but shard ${org}/${ns} needs ${needed}; free space or pick another node`,
     );
   }
+
+  await checkIntegrity(sourceFile, org, ns);
 
   cluster.catalog.claim(org, ns, jobId);
   // The claim proves no other job is moving this shard: an .incoming left by a
@@ -67,7 +82,35 @@ function checkDestinationDir(dir: string, node: string): void {
   }
 }
 
-function freeBytes(dir: string): number {
+/** A lock left in the shard file by another job (one the catalog does not know of) would block the move forever. */
+function checkNotLocked(file: string, org: string, ns: string, jobId: string): void {
+  const db = openShardFile(file);
+  try {
+    const { lockedBy } = readState(db);
+    if (lockedBy && lockedBy !== jobId) {
+      throw new TasksdError(
+        ErrorType.ShardBusy,
+        `shard ${org}/${ns} is locked by migration ${lockedBy}; wait for it or cancel it with "tasksd cancel ${lockedBy}"`,
+      );
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/** Refuses to spread a damaged source: quick_check reads every page, so it runs off the main thread. */
+async function checkIntegrity(file: string, org: string, ns: string): Promise<void> {
+  const problems = await heartbeatWhile(structuralProblems(file));
+  if (problems.length > 0) {
+    throw new TasksdError(
+      ErrorType.SourceCorrupt,
+      `source shard ${org}/${ns} at ${file} fails PRAGMA quick_check (${problems.slice(0, 3).join('; ')}); ` +
+        'refusing to copy a damaged shard, restore it from a backup first',
+    );
+  }
+}
+
+function freeBytesOf(dir: string): number {
   const stats = fs.statfsSync(dir);
   return stats.bavail * stats.bsize;
 }

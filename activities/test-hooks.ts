@@ -1,5 +1,6 @@
-// Fault and pacing hooks the crash tests switch on through the worker's environment.
-// Production workers leave them unset; each one only slows or breaks a copy.
+// Fault and pacing hooks the crash and bad-input tests switch on through the worker's
+// environment. Production workers leave them unset; each one only slows or breaks a
+// copy, or makes a destination look full.
 import { Context } from '@temporalio/activity';
 
 export interface ActivityTestHooks {
@@ -9,13 +10,17 @@ export interface ActivityTestHooks {
   failCopyWith?: string;
   /** Flips a byte of every copy before verification. */
   corruptCopy?: boolean;
+  /** Pretends every destination has this many bytes free (TASKSD_TEST_FREE_BYTES), so no test fills a disk. */
+  freeBytes?: number;
   /** Parks an activity before or after its work (until the worker is killed), e.g. "lock:after". */
   hold?: { activity: string; when: 'before' | 'after' };
 }
 
 export function testHooksFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityTestHooks {
   const rate = Number(env.TASKSD_TEST_COPY_BYTES_PER_SEC);
+  const free = env.TASKSD_TEST_FREE_BYTES ? Number(env.TASKSD_TEST_FREE_BYTES) : NaN;
   return {
+    freeBytes: Number.isSafeInteger(free) && free >= 0 ? free : undefined,
     copyBytesPerSecond: Number.isFinite(rate) && rate > 0 ? rate : undefined,
     failCopyWith: env.TASKSD_TEST_FAIL_COPY || undefined,
     corruptCopy: env.TASKSD_TEST_CORRUPT_COPY === '1',

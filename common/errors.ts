@@ -1,5 +1,5 @@
 // Error classes an operator can see (as ApplicationFailure types and CLI messages).
-// Each names one cause; the README lists what each means and what to do.
+// Each names one cause; docs/ERRORS.md lists what each means and what to do.
 export const ErrorType = {
   InvalidInput: 'InvalidInput',
   UnknownShard: 'UnknownShard',
@@ -17,6 +17,8 @@ export const ErrorType = {
   NodeExists: 'NodeExists',
   UnknownJob: 'UnknownJob',
   PauseBudgetExceeded: 'PauseBudgetExceeded',
+  /** Only ever a failed job's errorType: an operator cancelled it and it rolled back. */
+  Cancelled: 'Cancelled',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 

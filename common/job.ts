@@ -24,6 +24,8 @@ export interface Job {
   to: string;
   status: JobStatus;
   error?: string;
+  /** The error class of a failed job (docs/ERRORS.md), so scripts need not parse `error`. */
+  errorType?: string;
   bytes: number;
   startedAt: string;
   finishedAt?: string;

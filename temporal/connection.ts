@@ -29,9 +29,14 @@ export function temporalTarget(): TemporalTarget {
 /** A clear, secret-free message for a server that cannot be reached. */
 function unreachable(target: TemporalTarget, err: unknown): Error {
   return new Error(
-    `cannot reach Temporal at ${target.address} (namespace ${target.namespace}): ${(err as Error).message}. ` +
+    `cannot reach Temporal at ${target.address} (namespace ${target.namespace}): ${sentence(err)}. ` +
       'Start one with "npm start" (embedded dev server) or set TEMPORAL_ADDRESS / a temporal.toml profile.',
   );
+}
+
+/** An error's message without its closing period, to sit inside a sentence of ours. */
+function sentence(err: unknown): string {
+  return String((err as Error)?.message ?? err).replace(/\.+$/, '');
 }
 
 export async function connectClient(target = temporalTarget()): Promise<{ client: Client; connection: Connection }> {
@@ -57,7 +62,7 @@ export async function checkNamespace(connection: Connection, namespace: string):
   try {
     await connection.workflowService.describeNamespace({ namespace });
   } catch (err) {
-    throw new Error(`Temporal namespace "${namespace}" is not usable: ${(err as Error).message}. Create it or set TEMPORAL_NAMESPACE.`);
+    throw new Error(`Temporal namespace "${namespace}" is not usable: ${sentence(err)}. Create it or set TEMPORAL_NAMESPACE.`);
   }
 }
 

@@ -16,7 +16,8 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { MigrationActivities, JobRef, Prepared } from '../activities';
-import { NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
+import { ID_PATTERN } from '../common/ids';
 import type { Job, JobStatus, MigrationRequest } from '../common/job';
 import {
   MigrationBytes,
@@ -40,6 +41,13 @@ const retryFewTimes: ActivityOptions['retry'] = { ...retryForever, maximumAttemp
 // a short timeout means a crashed worker's attempt is retried within seconds.
 const control = proxyActivities<MigrationActivities>({ startToCloseTimeout: '10s', retry: retryForever });
 const checks = proxyActivities<MigrationActivities>({ startToCloseTimeout: '30s', retry: retryFewTimes });
+// prepare reads the whole source (quick_check) before locking: as long as a big shard
+// needs, heartbeating, so a dead worker is still noticed in seconds.
+const inspect = proxyActivities<MigrationActivities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '10s',
+  retry: retryFewTimes,
+});
 // The copy heartbeats every chunk, so a dead worker is noticed in seconds.
 const bulk = proxyActivities<MigrationActivities>({
   startToCloseTimeout: '6 hours',
@@ -54,10 +62,10 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
   const info = workflowInfo();
   const job: Job = {
     id: info.workflowId,
-    org: String(request?.org ?? ''),
-    ns: String(request?.ns ?? ''),
+    org: requestedId(request?.org),
+    ns: requestedId(request?.ns),
     from: '',
-    to: String(request?.to ?? ''),
+    to: requestedId(request?.to),
     status: 'pending',
     bytes: 0,
     startedAt: new Date().toISOString(),
@@ -82,12 +90,12 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
 
   let prepared: Prepared;
   try {
-    prepared = await checks.prepare.executeWithOptions(
+    prepared = await inspect.prepare.executeWithOptions(
       { summary: `validate the request and claim ${shard(job)} for the move to ${keyword(job.to)}` },
       [{ jobId: job.id, request }],
     );
   } catch (err) {
-    finish(job, 'failed', describe(err));
+    finish(job, 'failed', describe(err), failureType(err));
     refusal = failureType(err) ?? refusal;
     claimSettled = true;
     return job;
@@ -108,7 +116,8 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
       control.rollback.executeWithOptions({ summary: `roll back: ${ref.from} keeps ${shard(ref)}, nothing left on ${ref.to}` }, [ref]),
     );
     if (outcome === 'already-released') finish(job, 'released');
-    else finish(job, 'failed', isCancellation(err) ? 'cancelled by operator; the move was rolled back' : describe(err));
+    else if (isCancellation(err)) finish(job, 'failed', 'cancelled by operator; the move was rolled back', ErrorType.Cancelled);
+    else finish(job, 'failed', describe(err), failureType(err));
   }
   return job;
 }
@@ -174,9 +183,10 @@ async function cutOver(ref: JobRef, job: Job, lockedAt: number): Promise<void> {
   job.pauseMs = Math.max(0, unlockedAt - lockedAt);
 }
 
-function finish(job: Job, status: 'released' | 'failed', error?: string): void {
+function finish(job: Job, status: 'released' | 'failed', error?: string, errorType?: string): void {
   job.status = status;
   if (error) job.error = error;
+  if (errorType) job.errorType = errorType;
   job.finishedAt = new Date().toISOString();
   publish(job);
 }
@@ -207,6 +217,14 @@ function showDetails(job: Job): void {
 
 function shard(job: { org: string; ns: string }): string {
   return `${keyword(job.org)}/${keyword(job.ns)}`;
+}
+
+/**
+ * Input is validated by prepare; until then only a well-formed id is shown, so hostile
+ * text (escapes, megabytes) never reaches the Job, its search attributes or a terminal.
+ */
+function requestedId(value: unknown): string {
+  return typeof value === 'string' && ID_PATTERN.test(value) ? value : '';
 }
 
 /** Input is validated by prepare; until then a hostile value must not break the upsert. */

@@ -1,0 +1,452 @@
+// Bad input and refused migrations, through every way in: the client
+// (MigrationClient.startJob), the `tasksd` CLI, and a raw `temporal workflow start`
+// that bypasses both. Each refusal is one typed error that names the thing and says
+// what to do, and the data root is exactly as it was (test/support/snapshot.ts says
+// what "exactly" means for SQLite files).
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ActivityTestHooks } from '../activities/test-hooks';
+import type { Job, MigrationClient, MigrationRequest } from '../client';
+import { ErrorType, TasksdError, type ErrorTypeName } from '../common/errors';
+import { structuralProblems } from '../store/sqlite-thread';
+import { makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
+import { suite } from './support/root-hooks';
+import { tasksd, temporal, type Run } from './support/run';
+import { snapshotTree } from './support/snapshot';
+import { startWorkerProcess } from './support/worker-process';
+
+const ROWS = 2000;
+
+interface Refusal {
+  title: string;
+  request: Record<string, unknown>;
+  type: ErrorTypeName;
+  message: RegExp;
+  /** tasksd's exit status: 2 for bad input, 1 for a refused migration. */
+  exit: number;
+  /** Where the CLI's own parser words it differently (commander's choices). */
+  cliMessage?: RegExp;
+  /** Sets the scene; returns its undo, run after the checks. */
+  arrange?: (t: TestCluster) => (() => void) | void | Promise<void>;
+  hooks?: ActivityTestHooks;
+}
+
+const move = { org: 'acme', ns: 'default', to: 'node-b' };
+
+function nodeDir(t: TestCluster, node: string): string {
+  return t.cluster.catalog.node(node).dir;
+}
+
+/** Root ignores permission bits; an immutable directory refuses even root (ext4 and most Linux filesystems). */
+function makeImmutable(dir: string): (() => void) | undefined {
+  if (spawnSync('chattr', ['+i', dir]).status !== 0) return undefined;
+  return () => void spawnSync('chattr', ['-i', dir]);
+}
+
+/** Damages a b-tree page in the middle of the shard file, the way a bad disk would. */
+function damageMiddlePage(file: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    const header = Buffer.alloc(100);
+    fs.readSync(fd, header, 0, 100, 0);
+    const pageSize = header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16);
+    const pages = Math.floor(fs.fstatSync(fd).size / pageSize);
+    assert.ok(pages > 8, `a shard of ${pages} pages is too small to damage in the middle`);
+    // The page header and its cell pointers: the b-tree can no longer be walked.
+    fs.writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, Math.floor(pages / 2) * pageSize);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+const refusals: Refusal[] = [
+  {
+    title: 'an org id that could leave the data root',
+    request: { ...move, org: '../etc' },
+    type: ErrorType.InvalidInput,
+    message: /^org "\.\.\/etc" is not valid: use lowercase letters, digits, "-" and "_"/,
+    exit: 2,
+  },
+  {
+    title: 'an unknown mode',
+    request: { ...move, mode: 'fast' },
+    type: ErrorType.InvalidInput,
+    message: /^mode "fast" is not valid: use offline or online$/,
+    cliMessage: /argument 'fast' is invalid\. Allowed choices are offline, online/,
+    exit: 2,
+  },
+  {
+    title: 'an unknown shard',
+    request: { ...move, org: 'ghost' },
+    type: ErrorType.UnknownShard,
+    message: /^unknown shard ghost\/default: create it with "tasksd shard create --org ghost --namespace default --node <node>"$/,
+    exit: 1,
+  },
+  {
+    title: 'an unknown node',
+    request: { ...move, to: 'node-z' },
+    type: ErrorType.UnknownNode,
+    message: /^unknown node node-z: add it with "tasksd node add node-z"$/,
+    exit: 1,
+  },
+  {
+    title: 'the current owner as destination',
+    request: { ...move, to: 'node-a' },
+    type: ErrorType.SameNode,
+    message: /^shard acme\/default is already on node node-a; pick another destination$/,
+    exit: 1,
+  },
+  {
+    title: 'a shard claimed by another job',
+    request: move,
+    type: ErrorType.ShardBusy,
+    message: /^shard acme\/default is already being migrated by job job-elsewhere; wait for it or cancel it with "tasksd cancel job-elsewhere"$/,
+    exit: 1,
+    arrange: (t) => {
+      t.cluster.catalog.claim('acme', 'default', 'job-elsewhere');
+      return () => t.cluster.catalog.release('acme', 'default', 'job-elsewhere');
+    },
+  },
+  {
+    title: 'a shard whose file is locked by another job',
+    request: move,
+    type: ErrorType.ShardBusy,
+    message: /^shard acme\/default is locked by migration job-x; wait for it or cancel it with "tasksd cancel job-x"$/,
+    exit: 1,
+    arrange: async (t) => void (await t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-x' })),
+  },
+  {
+    title: 'a destination that already holds a file for the shard',
+    request: move,
+    type: ErrorType.DestinationOccupied,
+    message: /^node node-b already has a file for shard acme\/default \(.*acme\.default\.db\); remove it or pick another node$/,
+    exit: 1,
+    arrange: (t) => fs.writeFileSync(t.cluster.fileOn('node-b', 'acme', 'default'), 'not yours'),
+  },
+  {
+    title: 'a destination directory that is missing',
+    request: move,
+    type: ErrorType.DestinationUnwritable,
+    message: /^node node-b's directory .*node-b is missing or not writable \(ENOENT.*\); fix it or pick another node$/,
+    exit: 1,
+    arrange: (t) => fs.rmSync(nodeDir(t, 'node-b'), { recursive: true }),
+  },
+  {
+    title: 'a destination directory replaced by a file',
+    request: move,
+    type: ErrorType.DestinationUnwritable,
+    message: /^node node-b's directory .*node-b is missing or not writable \(not a directory\); fix it or pick another node$/,
+    exit: 1,
+    arrange: (t) => {
+      fs.rmSync(nodeDir(t, 'node-b'), { recursive: true });
+      fs.writeFileSync(nodeDir(t, 'node-b'), 'a file where a directory should be');
+    },
+  },
+  {
+    title: 'a destination directory that refuses new files (immutable)',
+    request: move,
+    type: ErrorType.DestinationUnwritable,
+    message: /^node node-b's directory .*node-b is missing or not writable \(EPERM.*\); fix it or pick another node$/,
+    exit: 1,
+    arrange: (t) => {
+      const undo = makeImmutable(nodeDir(t, 'node-b'));
+      if (!undo) throw new SkipCase('chattr +i is not supported here');
+      return undo;
+    },
+  },
+  {
+    title: 'a destination without enough free space',
+    request: move,
+    type: ErrorType.InsufficientSpace,
+    message: /^node node-b has 1000 bytes free in .*node-b but shard acme\/default needs \d+; free space or pick another node$/,
+    exit: 1,
+    hooks: { freeBytes: 1000 },
+  },
+  {
+    title: 'a source that fails quick_check',
+    request: move,
+    type: ErrorType.SourceCorrupt,
+    message:
+      /^source shard acme\/default at .*acme\.default\.db fails PRAGMA quick_check \(.+\); refusing to copy a damaged shard, restore it from a backup first$/,
+    exit: 1,
+    arrange: (t) => {
+      const file = t.cluster.fileOn('node-a', 'acme', 'default');
+      const db = t.cluster.openOwner('acme', 'default');
+      db.pragma('wal_checkpoint(TRUNCATE)'); // the rows live in the main file, where the damage goes
+      db.close();
+      damageMiddlePage(file);
+    },
+  },
+];
+
+class SkipCase extends Error {}
+
+function cliArgs(request: Record<string, unknown>): string[] {
+  const args = ['migrate', '--org', String(request.org), '--ns', String(request.ns), '--to', String(request.to)];
+  return request.mode === undefined ? args : [...args, '--mode', String(request.mode)];
+}
+
+function assertOneLine(run: Run, exit: number, message: RegExp): void {
+  assert.equal(run.code, exit, `exit status (stderr: ${run.stderr})`);
+  assert.match(run.stderr, /^tasksd: [^\n]+\n$/, `exactly one line on stderr: ${run.stderr}`);
+  assert.match(run.stderr.slice('tasksd: '.length, -1), message);
+  assert.equal(run.stdout, '');
+}
+
+function assertRefused(type: ErrorTypeName, message: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof TasksdError, `expected a TasksdError, got ${err}`);
+    assert.equal(err.type, type);
+    assert.match(err.message, message);
+    return true;
+  };
+}
+
+/** `temporal workflow start` (no client in between), then `temporal workflow result`. */
+async function startWithTemporalCli(inputs: string[], taskQueue: string): Promise<{ id: string; start: Run; job?: Job }> {
+  const address = suite().server.address;
+  const id = `raw-${randomUUID()}`;
+  const start = await temporal([
+    'workflow', 'start', '--type', 'migrateShard', '--task-queue', taskQueue, '--workflow-id', id, '--address', address,
+    ...inputs.flatMap((input) => ['--input', input]),
+  ]);
+  if (start.code !== 0) return { id, start };
+  const result = await temporal(['workflow', 'result', '--workflow-id', id, '--address', address, '--output', 'json']);
+  assert.equal(result.code, 0, result.stderr);
+  return { id, start, job: (JSON.parse(result.stdout) as { result: Job }).result };
+}
+
+function assertFailedJob(job: Job | undefined, type: string, message: RegExp): void {
+  assert.ok(job, 'the workflow ran');
+  assert.equal(job.status, 'failed');
+  assert.equal(job.errorType, type);
+  assert.match(job.error ?? '', message);
+  assert.ok(job.finishedAt);
+}
+
+describe('bad input: one clear error, nothing changed', () => {
+  let t: TestCluster;
+  beforeEach(async () => {
+    t = makeCluster();
+    await seedShard(t, 'acme', 'default', 'node-a', ROWS, 64);
+  });
+  afterEach(() => t.close());
+
+  it('compares fairly: reading changes nothing, any write (even one undone) shows', async () => {
+    const before = snapshotTree(t.root);
+    t.cluster.listShards(); // opens, reads and closes the shard and the catalog
+    assert.deepEqual(snapshotTree(t.root), before, 'a read leaves the snapshot as it was');
+    t.cluster.catalog.claim('acme', 'default', 'job-1');
+    t.cluster.catalog.release('acme', 'default', 'job-1');
+    assert.notDeepEqual(snapshotTree(t.root), before, 'a claim and its release are two writes');
+    const afterClaim = snapshotTree(t.root);
+    await t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-1' });
+    await t.replicator.propose({ op: 'unlock', org: 'acme', ns: 'default', jobId: 'job-1' });
+    assert.notDeepEqual(snapshotTree(t.root), afterClaim, 'a lock and unlock change the shard file');
+  });
+
+  const surfaces: Array<[string, (r: Refusal, taskQueue: string, m: MigrationClient) => Promise<void>]> = [
+    ['the client', async (r, _q, m) => {
+      await assert.rejects(m.startJob(r.request as unknown as MigrationRequest), assertRefused(r.type, r.message));
+    }],
+    ['tasksd migrate', async (r, taskQueue) => {
+      const env = { TASKSD_DATA: t.root, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: taskQueue };
+      assertOneLine(await tasksd(cliArgs(r.request), env), r.exit, r.cliMessage ?? r.message);
+    }],
+    ['temporal workflow start', async (r, taskQueue) => {
+      const { job } = await startWithTemporalCli([JSON.stringify(r.request)], taskQueue);
+      assertFailedJob(job, r.type, r.message);
+    }],
+  ];
+
+  for (const refusal of refusals) {
+    describe(`refuses ${refusal.title} (${refusal.type})`, () => {
+      for (const [surface, attempt] of surfaces) {
+        it(`through ${surface}`, async function () {
+          let undo: (() => void) | void = undefined;
+          try {
+            undo = await refusal.arrange?.(t);
+          } catch (err) {
+            if (err instanceof SkipCase) this.skip();
+            throw err;
+          }
+          try {
+            const claim = t.cluster.catalog.shard('acme', 'default').jobId;
+            const before = snapshotTree(t.root);
+            await withWorker(t, (m, taskQueue) => attempt(refusal, taskQueue, m), refusal.hooks);
+            assert.deepEqual(snapshotTree(t.root), before, 'the data root is byte-for-byte unchanged');
+            const shard = t.cluster.catalog.shard('acme', 'default');
+            assert.deepEqual([shard.owner, shard.jobId], ['node-a', claim], 'owner and claim unchanged');
+          } finally {
+            undo?.();
+          }
+        });
+      }
+    });
+  }
+
+  it('reads the free space for prepare from TASKSD_TEST_FREE_BYTES in a real worker process', async () => {
+    const taskQueue = `free-${randomUUID()}`;
+    const worker = await startWorkerProcess({
+      address: suite().server.address,
+      dataRoot: t.root,
+      taskQueue,
+      extra: { TASKSD_TEST_FREE_BYTES: '4096' },
+    });
+    try {
+      const before = snapshotTree(t.root);
+      const env = { TASKSD_DATA: t.root, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: taskQueue };
+      assertOneLine(await tasksd(cliArgs(move), env), 1, /^node node-b has 4096 bytes free in .* but shard acme\/default needs \d+/);
+      assert.deepEqual(snapshotTree(t.root), before);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  describe('malformed migration input', () => {
+    const malformed: Array<[string, unknown, RegExp]> = [
+      ['a wrong type', { ...move, org: 42 }, /^org must be a string, not a number$/],
+      ['a missing field', { org: 'acme', ns: 'default' }, /^node is required$/],
+      ['an extra field', { ...move, force: true }, /^unknown field\(s\) "force": the fields are org, ns, to, mode, maxPauseMs$/],
+      ['a fractional pause budget', { ...move, maxPauseMs: 2.5 }, /^maxPauseMs must be a whole number of milliseconds$/],
+      ['an array', [move], /^migration input must be a JSON object like .*, not an array$/],
+      ['null', null, /^migration input must be a JSON object like .*, not null$/],
+      ['a string', 'acme/default', /^migration input must be a JSON object like .*, not a string$/],
+      ['several problems at once', { org: 'Acme', ns: '', extra: 1 }, /org "Acme" is not valid.*; namespace "" is not valid.*; node is required; unknown field\(s\) "extra"/],
+    ];
+
+    it('is refused by the client before anything reaches Temporal', async () => {
+      const before = snapshotTree(t.root);
+      await withWorker(t, async (m, taskQueue) => {
+        for (const [what, input, message] of malformed) {
+          await assert.rejects(m.startJob(input as MigrationRequest), assertRefused(ErrorType.InvalidInput, message), what);
+        }
+        const { count } = await suite().client.workflow.count(`TaskQueue = "${taskQueue}"`);
+        assert.equal(count, 0, 'no workflow was started');
+      });
+      assert.deepEqual(snapshotTree(t.root), before);
+    });
+
+    it('reaching the workflow from the Temporal CLI, ends the job failed with InvalidInput', async () => {
+      const before = snapshotTree(t.root);
+      await withWorker(t, async (_m, taskQueue) => {
+        const cases: Array<[string, string[], RegExp]> = [
+          ...malformed.map(([what, input, message]): [string, string[], RegExp] => [what, [JSON.stringify(input)], message]),
+          ['no input at all', [], /^migration input is missing: pass a JSON object like/],
+        ];
+        const runs = await Promise.all(cases.map(([, inputs]) => startWithTemporalCli(inputs, taskQueue)));
+        runs.forEach(({ job }, i) => {
+          assertFailedJob(job, ErrorType.InvalidInput, cases[i][2]);
+          // Until validated, nothing of the input is echoed into the Job but well-formed ids.
+          for (const field of [job!.org, job!.ns, job!.to]) assert.match(field, /^$|^[a-z0-9][a-z0-9_-]*$/);
+        });
+        // A second argument is ignored: the first one decides.
+        const { job } = await startWithTemporalCli([JSON.stringify({ ...move, to: 'node-z' }), '"extra"'], taskQueue);
+        assertFailedJob(job, ErrorType.UnknownNode, /^unknown node node-z/);
+      });
+      assert.deepEqual(snapshotTree(t.root), before);
+    });
+
+    it('that is not JSON is stopped by the Temporal CLI itself: no workflow starts', async () => {
+      await withWorker(t, async (m, taskQueue) => {
+        const { id, start } = await startWithTemporalCli(['{"org": "acme",'], taskQueue);
+        assert.notEqual(start.code, 0);
+        assert.match(start.stderr, /input #1 is not valid JSON/);
+        assert.equal(await m.get(id), null);
+      });
+    });
+
+    it('is refused by tasksd with exit 2 and one line', async () => {
+      const env = { TASKSD_DATA: t.root, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: 'bad-input-no-worker' };
+      const before = snapshotTree(t.root);
+      const cases: Array<[string[], RegExp]> = [
+        [['migrate', '--org', 'acme', '--ns', 'default'], /required option '--to <node>' not specified/],
+        [['migrate', '--org', 'acme', '--ns', 'default', '--to', 'node-b', '--max-pause', '1.5'], /--max-pause must be a whole number >= 1/],
+        [['migrate', '--org', 'acme', '--ns', 'default', '--to', 'node-b', '--max-pause', '999999999'], /^maxPauseMs must be between 1 and 600000$/],
+        [['migrate', '--org', 'acme', '--ns', 'default\u001b[2J', '--to', 'node-b'], /^namespace "default\\u001b\[2J" is not valid/],
+        [['migrate', '--org', 'a'.repeat(5000), '--ns', 'default', '--to', 'node-b'], /^org "a{100}"\.\.\. \(5000 characters\) is not valid/],
+      ];
+      const runs = await Promise.all(cases.map(([args]) => tasksd(args, env)));
+      runs.forEach((r, i) => assertOneLine(r, 2, cases[i][1]));
+      assert.deepEqual(snapshotTree(t.root), before);
+    });
+  });
+
+  describe('unknown or malformed job ids', () => {
+    it('are refused by the client: UnknownJob or InvalidInput', async () => {
+      await withWorker(t, async (m) => {
+        assert.equal(await m.get('migrate-nope'), null);
+        await assert.rejects(m.snapshot('migrate-nope'), assertRefused(ErrorType.UnknownJob, /^unknown job migrate-nope: list jobs with "tasksd jobs"$/));
+        await assert.rejects(m.cancel('migrate-nope'), assertRefused(ErrorType.UnknownJob, /^unknown job migrate-nope/));
+        await assert.rejects(m.get(''), assertRefused(ErrorType.InvalidInput, /^job id "" is not valid: job ids are 1 to 255 printable characters$/));
+        await assert.rejects(m.get('a\nb'), assertRefused(ErrorType.InvalidInput, /^job id "a\\nb" is not valid/));
+        await assert.rejects(m.result('x'.repeat(300)), assertRefused(ErrorType.InvalidInput, /^job id "x{100}"\.\.\. \(300 characters\) is not valid/));
+      });
+    });
+
+    it('are refused by tasksd job, watch and cancel with one line', async () => {
+      const env = { TASKSD_DATA: t.root, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: 'bad-input-no-worker' };
+      const before = snapshotTree(t.root);
+      const cases: Array<[string[], number, RegExp]> = [
+        [['job', 'migrate-nope'], 1, /^unknown job migrate-nope: list jobs with "tasksd jobs"$/],
+        [['watch', 'migrate-nope'], 1, /^unknown job migrate-nope: list jobs with "tasksd jobs"$/],
+        [['cancel', 'migrate-nope'], 1, /^unknown job migrate-nope: list jobs with "tasksd jobs"$/],
+        [['job', ''], 2, /^job id "" is not valid/],
+        [['cancel', 'bad\u001bid'], 2, /^job id "bad\\u001bid" is not valid/],
+      ];
+      const runs = await Promise.all(cases.map(([args]) => tasksd(args, env)));
+      runs.forEach((r, i) => assertOneLine(r, cases[i][1], cases[i][2]));
+      assert.deepEqual(snapshotTree(t.root), before);
+    });
+  });
+
+  describe('node add --dir', () => {
+    let outside: string;
+    beforeEach(() => {
+      outside = fs.mkdtempSync(path.join(suite().scratch, 'outside-'));
+      fs.writeFileSync(path.join(outside, 'a-file'), 'not a directory');
+      fs.symlinkSync(nodeDir(t, 'node-a'), path.join(outside, 'link-to-node-a'));
+      t.cluster.addNode('node-c', path.join(outside, 'custom', 'c'));
+    });
+
+    it('refuses a directory that overlaps the data root or another node, creating nothing', async () => {
+      const env = { TASKSD_DATA: t.root };
+      const cases: Array<[string, number, RegExp]> = [
+        [t.root, 2, /is not allowed: it is the data root or contains it; pick a separate directory/],
+        [path.dirname(t.root), 2, /is not allowed: it is the data root or contains it/],
+        [path.join(t.root, 'nodes'), 2, /is not allowed: it is the folder of the default node directories/],
+        [nodeDir(t, 'node-a'), 1, /^directory ".*node-a" already belongs to node node-a$/],
+        [path.join(outside, 'link-to-node-a'), 1, /already belongs to node node-a$/],
+        [path.join(nodeDir(t, 'node-a'), 'inner'), 2, /is not allowed: it is inside node node-a's directory/],
+        [path.join(outside, 'link-to-node-a', 'inner'), 2, /is not allowed: it is inside node node-a's directory/],
+        [path.join(outside, 'custom'), 2, /is not allowed: it contains node node-c's directory/],
+        [path.join(outside, 'a-file'), 2, /is not allowed: it exists and is not a directory/],
+        [path.join(outside, 'tab\there'), 2, /^--dir ".*tab\\there" is not valid: a directory path is 1 to 1024 printable characters$/],
+        [path.join(outside, 'x'.repeat(1100)), 2, /^--dir ".{100}"\.\.\. \(\d+ characters\) is not valid/],
+        ['', 2, /^--dir "" is not valid/],
+      ];
+      const before = [snapshotTree(t.root), snapshotTree(outside)];
+      const runs = await Promise.all(cases.map(([dir]) => tasksd(['node', 'add', 'node-d', '--dir', dir], env)));
+      runs.forEach((r, i) => assertOneLine(r, cases[i][1], cases[i][2]));
+      assert.deepEqual([snapshotTree(t.root), snapshotTree(outside)], before);
+      assert.deepEqual(t.cluster.catalog.listNodes().map((n) => n.id), ['node-a', 'node-b', 'node-c']);
+    });
+
+    it('refuses an existing node id before creating its directory', async () => {
+      const fresh = path.join(outside, 'fresh');
+      const run = await tasksd(['node', 'add', 'node-a', '--dir', fresh], { TASKSD_DATA: t.root });
+      assertOneLine(run, 1, /^node node-a already exists$/);
+      assert.equal(fs.existsSync(fresh), false);
+    });
+
+    it('takes a path relative to the current directory', async () => {
+      const run = await tasksd(['node', 'add', 'node-d', '--dir', 'rel/d', '--json'], { TASKSD_DATA: t.root }, outside);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal((JSON.parse(run.stdout) as { dir: string }).dir, path.join(outside, 'rel', 'd'));
+      assert.ok(fs.statSync(path.join(outside, 'rel', 'd')).isDirectory());
+    });
+  });
+});
