@@ -1,0 +1,56 @@
+// What each mode measures and how often. --quick keeps every figure but shrinks sizes
+// and repetitions so it ends in a few minutes; the report says what it left out.
+import { GiB, MiB } from './lib/data';
+import type { SizeSpec } from './suites/copy';
+
+export interface BenchConfig {
+  copySizes: SizeSpec[];
+  pauseSizes: SizeSpec[];
+  /** Steady load for the pause figure: writer processes × puts per second each. */
+  pauseLoad: { writers: number; ratePerWriter: number };
+  orchestrationReps: number;
+  fleetShards: number;
+  fleetRounds: number;
+  memorySizes: SizeSpec[];
+  notes: string[];
+}
+
+export const FULL: BenchConfig = {
+  copySizes: [
+    { label: '100 MiB', bytes: 100 * MiB, reps: 7 },
+    { label: '1 GiB', bytes: GiB, reps: 5 },
+  ],
+  pauseSizes: [
+    { label: '10 MiB', bytes: 10 * MiB, reps: 10 },
+    { label: '100 MiB', bytes: 100 * MiB, reps: 8 },
+    { label: '1 GiB', bytes: GiB, reps: 5 },
+  ],
+  pauseLoad: { writers: 2, ratePerWriter: 50 },
+  orchestrationReps: 20,
+  fleetShards: 500,
+  fleetRounds: 1,
+  memorySizes: [
+    { label: '100 MiB', bytes: 100 * MiB, reps: 3 },
+    { label: '2 GiB', bytes: 2 * GiB, reps: 3 },
+  ],
+  notes: ['fleet: one round of 500 moves per worker count (a round takes minutes on this machine); the spread shown is over moves, not rounds'],
+};
+
+export const QUICK: BenchConfig = {
+  copySizes: [{ label: '100 MiB', bytes: 100 * MiB, reps: 3 }],
+  pauseSizes: [
+    { label: '10 MiB', bytes: 10 * MiB, reps: 3 },
+    { label: '100 MiB', bytes: 100 * MiB, reps: 3 },
+  ],
+  pauseLoad: { writers: 2, ratePerWriter: 50 },
+  orchestrationReps: 6,
+  fleetShards: 50,
+  fleetRounds: 1,
+  memorySizes: [{ label: '100 MiB', bytes: 100 * MiB, reps: 2 }],
+  notes: [
+    '--quick: copy throughput at 100 MiB only (3 reps), no 1 GiB shard',
+    '--quick: write pause at 10 MiB and 100 MiB only (3 moves each)',
+    '--quick: fleet of 50 shards (not 500), one round per worker count',
+    '--quick: memory measured on the 100 MiB shard only (not 2 GiB)',
+  ],
+};

@@ -1,0 +1,57 @@
+// One factual line per figure, each against its target: the console summary and the
+// top of results.md. Readings with judgement go in BENCHMARKS.md.
+import type { BenchResults } from '../lib/results';
+import { TARGETS } from '../lib/results';
+import { percentile } from '../lib/stats';
+import { mib, ms, pct, s, x } from './format';
+
+export function headlines(r: BenchResults): string[] {
+  const lines: string[] = [];
+  for (const c of r.copy ?? []) {
+    const verdict = c.ratios.move.median <= TARGETS.moveOverCp ? 'meets' : 'misses';
+    lines.push(
+      `copy ${c.label}: whole move ${x(c.ratios.move.median)} cp+fsync (move ${s(median(c.seconds.move))} s vs cp ${s(median(c.seconds.cp))} s, n=${c.reps}); ` +
+        `${verdict} the ${TARGETS.moveOverCp}× target; verification alone ≈ ${pct(c.verificationShare.median)} of the move`,
+    );
+  }
+  if (r.pause) {
+    const online = r.pause.cells.filter((c) => c.mode === 'online');
+    const offline = r.pause.cells.filter((c) => c.mode === 'offline');
+    if (online.length) {
+      const worst = Math.max(...online.map((c) => c.gap.p99));
+      lines.push(
+        `online write pause (longest gap p99): ${online.map((c) => `${ms(c.gap.p99)} at ${c.label}`).join(', ')}; ` +
+          `${worst < TARGETS.onlinePauseP99Ms ? 'meets' : 'misses'} the ${TARGETS.onlinePauseP99Ms} ms target`,
+      );
+      lines.push(`online Job pauseMs p99: ${online.map((c) => `${ms(c.jobPause.p99)} at ${c.label}`).join(', ')}`);
+    }
+    if (offline.length) lines.push(`offline write pause p50: ${offline.map((c) => `${ms(c.gap.median)} at ${c.label}`).join(', ')}`);
+  }
+  if (r.orchestration) {
+    const o = r.orchestration;
+    lines.push(
+      `empty move: direct ${ms(median(o.directMs))}, through Temporal ${ms(median(o.temporalMs))}: Temporal adds ${ms(o.overheadMs.median)} per move ` +
+        `(${x(o.ratio.median)}; ${o.workflowTasksPerMove} workflow tasks, ${o.activitiesPerMove} activities)`,
+    );
+  }
+  if (r.fleet) {
+    for (const [workers, f] of Object.entries(r.fleet.byWorkers)) {
+      lines.push(
+        `fleet of ${r.fleet.shards}, ${workers} worker(s): ${f.movesPerSecond.median.toFixed(1)} moves/s; dev server ${pct(f.serverShare.median)} of the CPU used ` +
+          `(${f.serverCores.median.toFixed(2)} cores)`,
+      );
+    }
+  }
+  if (r.memory?.cells.length) {
+    const cells = r.memory.cells;
+    const worst = Math.max(...cells.map((c) => c.peak.max));
+    lines.push(
+      `worker peak RSS while moving: ${cells.map((c) => `${mib(c.peak.max)} at ${c.label} (+${mib(c.growth.median)} over ${mib(median(c.idleRssBytes))} before)`).join(', ')}; ` +
+        `start-up peak ${mib(r.memory.startupPeakBytes)}; ${worst < TARGETS.workerPeakBytes ? 'meets' : 'misses'} the ${mib(TARGETS.workerPeakBytes)} target`,
+    );
+  }
+  return lines;
+}
+
+
+const median = (values: number[]) => percentile(values, 50);
