@@ -17,6 +17,16 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
   const sourceFile = (job: JobRef) => cluster.fileOn(job.from, job.org, job.ns);
   const destFile = (job: JobRef) => cluster.fileOn(job.to, job.org, job.ns);
 
+  function withDest<T>(job: JobRef, fn: (dest: ShardDb) => T): T {
+    const dest = openShardFile(destFile(job));
+    try {
+      return fn(dest);
+    } finally {
+      dest.close();
+    }
+  }
+  const destSeq = (job: JobRef) => withDest(job, (dest) => readState(dest).seq);
+
   function withBoth<T>(job: JobRef, fn: (source: ShardDb, dest: ShardDb) => T): T {
     const source = openShardFile(sourceFile(job));
     try {
@@ -31,9 +41,17 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
     }
   }
 
+  /**
+   * True once this job's hand-off committed (the owner flipped). A cut-over run as local
+   * activities re-runs lock and replay after a crash during unlock: they must see that
+   * the barrier is behind them, not lock the new owner.
+   */
+  const handedOver = (job: JobRef) => cluster.catalog.shard(job.org, job.ns).owner === job.to;
+
   return {
     /** Proposes the barrier; the shard refuses writes once it is accepted. */
     async lock(job: JobRef): Promise<LockResult> {
+      if (handedOver(job)) return { barrierSeq: destSeq(job), lockedAt: Date.now() };
       const { seq } = await replicator.propose({ op: 'lock', org: job.org, ns: job.ns, jobId: job.jobId });
       return { barrierSeq: seq, lockedAt: Date.now() };
     },
@@ -71,13 +89,16 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
 
     /** Online only: replays the backlog while the shard stays writable, and measures it. */
     async catchUp(job: JobRef): Promise<CatchUpResult> {
-      return withBoth(job, (source, dest) => {
+      const opened = performance.now();
+      const pass = withBoth(job, (source, dest) => {
         const started = performance.now();
         const { frames, seq } = replayChanges(source, dest);
         const elapsed = performance.now() - started;
         const backlog = readState(source).seq - seq;
         return { frames, backlog, msPerFrame: frames > 0 ? elapsed / frames : 0 };
       });
+      // Closing counts too: the last connection to close checkpoints the WAL.
+      return { ...pass, elapsedMs: performance.now() - opened };
     },
 
     /**
@@ -85,6 +106,7 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
      * cut-over: destination and source must agree on seq, rows and content checksum.
      */
     async replay(job: JobRef): Promise<ReplayResult> {
+      if (handedOver(job)) return withDest(job, (dest) => ({ frames: 0, ...storedFingerprint(dest) }));
       return withBoth(job, (source, dest) => {
         if (readState(source).lockedBy !== job.jobId) {
           throw new TasksdError(ErrorType.ShardLocked, `shard ${job.org}/${job.ns} is not locked by job ${job.jobId}; replay needs the barrier`);
@@ -101,14 +123,16 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
 
     /** Hands the shard to the destination and lifts the barrier; then ends the job's claim. */
     async unlock(job: JobRef): Promise<UnlockResult> {
-      const { seq } = await replicator.propose({
+      const { seq, at } = await replicator.propose({
         op: 'unlock',
         org: job.org,
         ns: job.ns,
         jobId: job.jobId,
         handoff: { from: job.from, to: job.to },
       });
-      const unlockedAt = Date.now();
+      // Writes resume when the destination is unlocked, before the old file is removed
+      // (an unlink that takes longer the bigger the shard).
+      const unlockedAt = at ?? Date.now();
       cluster.catalog.release(job.org, job.ns, job.jobId);
       return { seq, unlockedAt };
     },

@@ -51,6 +51,11 @@ export interface CatchUpResult {
   backlog: number;
   /** Milliseconds this pass took per applied frame (to predict the locked replay). */
   msPerFrame: number;
+  /**
+   * The pass's whole store work in ms (open, replay, close): about what each cut-over
+   * step costs. Absent in results recorded before it was measured.
+   */
+  elapsedMs?: number;
 }
 
 export interface ReplayResult {

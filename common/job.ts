@@ -14,6 +14,8 @@ export interface MigrationRequest {
   ns: string;
   to: string;
   mode?: MigrationMode;
+  /** Online mode: the write pause (lock → unlock) to stay under, in ms (default 1000). */
+  maxPauseMs?: number;
 }
 
 export interface Job {

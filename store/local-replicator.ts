@@ -41,12 +41,25 @@ export class LocalReplicator implements Replicator {
     return last;
   }
 
+  /**
+   * Runs `fn` on the owner's file. A cut-over may retire the file this call resolved
+   * (marked moved, then removed) before `fn` got its transaction; that attempt applied
+   * nothing, so the call follows the new owner once instead of failing on a dead file.
+   */
   private withOwner<T>(org: string, ns: string, fn: (db: ShardDb) => T): T {
-    const db = this.cluster.openOwner(org, ns);
-    try {
-      return fn(db);
-    } finally {
-      db.close();
+    for (let attempt = 0; ; attempt++) {
+      const resolved = this.cluster.ownerFile(org, ns);
+      try {
+        const db = openShardFile(resolved.file);
+        try {
+          return fn(db);
+        } finally {
+          db.close();
+        }
+      } catch (err) {
+        const retired = attempt === 0 && refusedBeforeWriting(err) && this.cluster.catalog.shard(org, ns).owner !== resolved.shard.owner;
+        if (!retired) throw err;
+      }
     }
   }
 
@@ -128,7 +141,7 @@ export class LocalReplicator implements Replicator {
     const dest = openShardFile(destFile);
     let applied: Applied;
     try {
-      applied = inWriteTransaction(dest, () => releaseLock(dest, jobId));
+      applied = { ...inWriteTransaction(dest, () => releaseLock(dest, jobId)), at: Date.now() };
     } finally {
       dest.close();
     }
@@ -150,6 +163,16 @@ export class LocalReplicator implements Replicator {
       removeDatabaseFiles(sourceFile);
     }
   }
+}
+
+/**
+ * Refusals that come before a write transaction changes anything: the file's own
+ * checks (moved, locked), a file already removed, or SQLite noticing at BEGIN that
+ * its file was unlinked since the connection opened (SQLITE_IOERR_FSTAT).
+ */
+function refusedBeforeWriting(err: unknown): boolean {
+  if (err instanceof TasksdError) return err.type === ErrorType.ShardLocked || err.type === ErrorType.ShardMissing;
+  return (err as { code?: unknown }).code === 'SQLITE_IOERR_FSTAT';
 }
 
 function releaseLock(db: ShardDb, jobId: string): Applied {

@@ -20,6 +20,11 @@ export type Frame =
 export interface Applied {
   /** The seq the frame was applied at (for an idempotent re-proposal, the original seq). */
   seq: number;
+  /**
+   * Wall-clock ms when the frame took effect, when the driver has work left after that
+   * moment (a hand-off removes the old file once writes are accepted again).
+   */
+  at?: number;
 }
 
 export interface Replicator {

@@ -8,14 +8,16 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { MigrationActivities, JobRef, Prepared } from '../activities';
+import type { CatchUpResult, MigrationActivities, JobRef, Prepared } from '../activities';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
 import { ID_PATTERN } from '../common/ids';
 import type { Job, JobStatus, MigrationRequest } from '../common/job';
@@ -57,6 +59,16 @@ const bulk = proxyActivities<MigrationActivities>({
 
 /** Online moves re-run catch-up while writable until the locked replay fits the pause budget. */
 const MAX_CATCH_UP_PASSES = 10;
+
+// The online cut-over's three short steps run as local activities: in the worker that
+// runs the workflow task, back to back, with no server round trip between them.
+// Measured on a loaded 2-core VM, 3 writers: pauses of 77–225 ms instead of 282–845 ms.
+const cutover = proxyLocalActivities<MigrationActivities>({ startToCloseTimeout: '10s', retry: retryForever });
+const LOCAL_CUTOVER = 'online-local-cutover';
+/** Lock, replay and unlock each cost about one catch-up pass of store work. */
+const CUTOVER_STEPS = 3;
+/** The per-frame replay cost assumed when a pass applied too few frames to measure it. */
+const MIN_MS_PER_FRAME = 0.05;
 
 export async function migrateShard(request: MigrationRequest): Promise<Job> {
   const info = workflowInfo();
@@ -133,35 +145,71 @@ async function moveOffline(ref: JobRef, job: Job, setStatus: (s: JobStatus) => v
 }
 
 async function moveOnline(ref: JobRef, prepared: Prepared, job: Job, setStatus: (s: JobStatus) => void): Promise<void> {
+  // Jobs started since the local cut-over predict it from measured costs and run it as
+  // local activities; histories recorded before replay the original steps.
+  const local = patched(LOCAL_CUTOVER);
   setStatus('copying');
   job.bytes = (await copy(ref)).bytes;
   setStatus('replaying');
   for (let pass = 1; ; pass++) {
-    const { backlog, msPerFrame } = await checks.catchUp.executeWithOptions(
+    const result = await checks.catchUp.executeWithOptions(
       { summary: `catch up ${shard(ref)} on ${ref.to} while writable (pass ${pass})` },
       [ref],
     );
-    // Predict the locked replay from this pass's speed; keep half the budget for lock and unlock.
-    if (backlog * Math.max(msPerFrame, 0.05) <= prepared.maxPauseMs / 2) break;
+    const { backlog, msPerFrame } = result;
+    const predictedMs = predictPauseMs(result);
+    // (Before the local cut-over the prediction was the locked replay alone, within half the budget.)
+    if (local ? predictedMs <= prepared.maxPauseMs : backlog * Math.max(msPerFrame, 0.05) <= prepared.maxPauseMs / 2) break;
     if (pass === MAX_CATCH_UP_PASSES) {
       throw ApplicationFailure.nonRetryable(
-        `shard ${ref.org}/${ref.ns} is written faster than it can be caught up: ${backlog} frames behind after ` +
-          `${pass} passes would exceed the ${prepared.maxPauseMs} ms pause budget; retry at a quieter time or raise --max-pause`,
+        local
+          ? `shard ${ref.org}/${ref.ns} cannot be cut over within the ${prepared.maxPauseMs} ms pause budget: after ${pass} ` +
+              `catch-up passes the cut-over would still pause writes for about ${Math.ceil(predictedMs)} ms ` +
+              `(${backlog} frames behind); retry at a quieter time or raise --max-pause`
+          : `shard ${ref.org}/${ref.ns} is written faster than it can be caught up: ${backlog} frames behind after ` +
+              `${pass} passes would exceed the ${prepared.maxPauseMs} ms pause budget; retry at a quieter time or raise --max-pause`,
         'PauseBudgetExceeded',
       );
     }
   }
   setStatus('locking');
+  if (local) return cutOverLocally(ref, job, setStatus);
   const { lockedAt } = await lock(ref);
   setStatus('replaying');
   job.checksum = (await replay(ref)).checksum;
   await cutOver(ref, job, lockedAt);
 }
 
+/**
+ * The write pause a cut-over would cause now: its three steps' store work, measured by
+ * the last catch-up pass, plus replaying the frames written since that pass read.
+ */
+function predictPauseMs(pass: CatchUpResult): number {
+  return CUTOVER_STEPS * (pass.elapsedMs ?? 0) + pass.backlog * Math.max(pass.msPerFrame, MIN_MS_PER_FRAME);
+}
+
+/**
+ * The online cut-over in one workflow task. A crash in it re-runs all three steps on
+ * the next worker: each is idempotent, and lock and replay see a committed hand-off.
+ */
+async function cutOverLocally(ref: JobRef, job: Job, setStatus: (s: JobStatus) => void): Promise<void> {
+  const { lockedAt } = await cutover.lock.executeWithOptions({ summary: lockSummary(ref) }, [ref]);
+  setStatus('replaying');
+  job.checksum = (await cutover.replay.executeWithOptions({ summary: replaySummary(ref) }, [ref])).checksum;
+  const { unlockedAt } = await CancellationScope.nonCancellable(() =>
+    cutover.unlock.executeWithOptions({ summary: unlockSummary(ref) }, [ref]),
+  );
+  job.pauseMs = Math.max(0, unlockedAt - lockedAt);
+}
+
 // Each activity call carries a one-line summary: the Web UI's timeline and pending
 // activities then say what the step does to which shard, not just its type.
+const lockSummary = (ref: JobRef) => `lock ${shard(ref)} on ${ref.from}: writes refused from here`;
+const replaySummary = (ref: JobRef) => `replay frames since the barrier onto ${ref.to}, then verify checksums`;
+const unlockSummary = (ref: JobRef) => `hand ${shard(ref)} to ${ref.to} and unlock`;
+
 function lock(ref: JobRef) {
-  return control.lock.executeWithOptions({ summary: `lock ${shard(ref)} on ${ref.from}: writes refused from here` }, [ref]);
+  return control.lock.executeWithOptions({ summary: lockSummary(ref) }, [ref]);
 }
 
 function copy(ref: JobRef) {
@@ -172,13 +220,13 @@ function copy(ref: JobRef) {
 }
 
 function replay(ref: JobRef) {
-  return bulk.replay.executeWithOptions({ summary: `replay frames since the barrier onto ${ref.to}, then verify checksums` }, [ref]);
+  return bulk.replay.executeWithOptions({ summary: replaySummary(ref) }, [ref]);
 }
 
 /** Once started, the hand-off runs to the end: cancelling it halfway would strand the shard. */
 async function cutOver(ref: JobRef, job: Job, lockedAt: number): Promise<void> {
   const { unlockedAt } = await CancellationScope.nonCancellable(() =>
-    control.unlock.executeWithOptions({ summary: `hand ${shard(ref)} to ${ref.to} and unlock` }, [ref]),
+    control.unlock.executeWithOptions({ summary: unlockSummary(ref) }, [ref]),
   );
   job.pauseMs = Math.max(0, unlockedAt - lockedAt);
 }
