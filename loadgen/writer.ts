@@ -1,0 +1,127 @@
+// One load-generating writer process: puts at a steady rate through the real store,
+// the way an application process would. Each write resolves the shard's current
+// owner through the catalog, so the writer follows the shard when a move hands it
+// over. A refused write (locked, or caught mid-cut-over) is retried with a short
+// backoff; one that still fails is logged as refused. Every write that ends is
+// appended to the log before the next starts.
+//
+//   node --require tsx/cjs loadgen/writer.ts --data ROOT --org O --ns N --rate 200 \
+//     --duration-ms 10000 --log w1.jsonl --writer-id w1 [--keys 100] [--body-bytes 0]
+//
+// --duration-ms 0 runs until SIGTERM/SIGINT. Stdout: "ready", then "ack <seq> <ms>"
+// per acknowledged write (what the runner in writers.ts counts).
+import { parseArgs } from 'node:util';
+import { ErrorType, TasksdError } from '../common/errors';
+import { Cluster } from '../store/cluster';
+import { LocalReplicator } from '../store/local-replicator';
+import { nowMs, WriteLog, type WriteRecord } from './log';
+
+const FIRST_BACKOFF_MS = 2;
+const MAX_BACKOFF_MS = 50;
+
+/** Refusals that happen before a write applies anything, so retrying cannot double-apply. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof TasksdError) return err.type === ErrorType.ShardLocked || err.type === ErrorType.ShardMissing;
+  const code = (err as { code?: unknown }).code;
+  // BUSY: BEGIN IMMEDIATE or a catalog read timed out waiting. IOERR_FSTAT: the file
+  // resolved as owner was retired by a cut-over before the transaction began.
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === 'SQLITE_IOERR_FSTAT');
+}
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string' },
+      org: { type: 'string' },
+      ns: { type: 'string' },
+      rate: { type: 'string', default: '100' },
+      'duration-ms': { type: 'string', default: '0' },
+      log: { type: 'string' },
+      'writer-id': { type: 'string', default: 'w1' },
+      keys: { type: 'string', default: '100' },
+      'body-bytes': { type: 'string', default: '0' },
+      'give-up-ms': { type: 'string', default: '30000' },
+    },
+  });
+  const missing = (['data', 'org', 'ns', 'log'] as const).filter((k) => !values[k]);
+  if (missing.length > 0) throw new Error(`missing --${missing.join(', --')}`);
+  const number = (name: keyof typeof values, min: number) => {
+    const n = Number(values[name]);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}`);
+    return n;
+  };
+  return {
+    dataRoot: values.data!,
+    org: values.org!,
+    ns: values.ns!,
+    logFile: values.log!,
+    writerId: values['writer-id']!,
+    rate: number('rate', 0.001),
+    durationMs: number('duration-ms', 0),
+    keys: Math.floor(number('keys', 1)),
+    body: Buffer.alloc(Math.floor(number('body-bytes', 0)), 0x61),
+    giveUpMs: number('give-up-ms', 0),
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+async function run(): Promise<void> {
+  const opts = options();
+  const cluster = new Cluster(opts.dataRoot);
+  const replicator = new LocalReplicator(cluster);
+  const log = new WriteLog(opts.logFile);
+  let stopping = false;
+  const stop = () => (stopping = true);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  /** One put, retried while the shard refuses it; resolves with what to log. */
+  async function write(n: number): Promise<WriteRecord> {
+    const id = `lg-${opts.writerId}-${(n - 1) % opts.keys}`;
+    const value = `lg-${opts.writerId}-${n}`;
+    const startedAt = nowMs();
+    const base = { writer: opts.writerId, n, id, value, startedAt };
+    let backoff = FIRST_BACKOFF_MS;
+    for (let attempts = 1; ; attempts++) {
+      try {
+        const { seq } = await replicator.propose({ op: 'put', org: opts.org, ns: opts.ns, task: { id, title: value, body: opts.body } });
+        return { ...base, ok: true, seq, at: nowMs(), attempts };
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        if (!isRetryable(err)) return { ...base, ok: false, at: nowMs(), attempts, reason };
+        if (stopping) return { ...base, ok: false, at: nowMs(), attempts, reason: `stopped while refused: ${reason}` };
+        if (nowMs() - startedAt > opts.giveUpMs) return { ...base, ok: false, at: nowMs(), attempts, reason: `gave up: ${reason}` };
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+  }
+
+  const interval = 1000 / opts.rate;
+  const start = nowMs();
+  const end = opts.durationMs > 0 ? start + opts.durationMs : Infinity;
+  let due = start;
+  process.stdout.write('ready\n');
+  try {
+    for (let n = 1; !stopping && nowMs() < end; n++) {
+      await sleep(due - nowMs());
+      if (stopping) break;
+      const record = await write(n);
+      log.append(record);
+      if (record.ok) process.stdout.write(`ack ${record.seq} ${record.at.toFixed(3)}\n`);
+      // A steady rate: after a stall, carry on at the rate instead of bursting to catch up.
+      due = Math.max(due + interval, nowMs());
+    }
+  } finally {
+    log.close();
+    cluster.close();
+  }
+}
+
+if (require.main === module) {
+  run().catch((err) => {
+    console.error(`loadgen writer: ${err instanceof Error ? err.message : err}`);
+    process.exit(1);
+  });
+}
