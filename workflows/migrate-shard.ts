@@ -4,6 +4,7 @@
 // that changes the cluster, a compensation is pushed; a failure or cancellation
 // before the owner flips runs them (saga), one after it is reported as `released`.
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -56,6 +57,15 @@ const bulk = proxyActivities<MigrationActivities>({
   heartbeatTimeout: '10s',
   retry: retryFewTimes,
 });
+// A cancelled copy must stop (and clean up its .incoming) before the rollback starts,
+// or the two race on the destination directory.
+const bulkUntilStopped = proxyActivities<MigrationActivities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '10s',
+  retry: retryFewTimes,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+const COPY_WAITS_FOR_CANCELLATION = 'copy-waits-for-cancellation';
 
 /** Online moves re-run catch-up while writable until the locked replay fits the pause budget. */
 const MAX_CATCH_UP_PASSES = 10;
@@ -213,7 +223,9 @@ function lock(ref: JobRef) {
 }
 
 function copy(ref: JobRef) {
-  return bulk.checkpointAndCopy.executeWithOptions(
+  // Histories recorded before this change went straight to the rollback on cancellation.
+  const proxy = patched(COPY_WAITS_FOR_CANCELLATION) ? bulkUntilStopped : bulk;
+  return proxy.checkpointAndCopy.executeWithOptions(
     { summary: `checkpoint and copy ${shard(ref)} ${ref.from} → ${ref.to} (progress in heartbeat details)` },
     [ref],
   );
