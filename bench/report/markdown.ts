@@ -50,9 +50,9 @@ export function markdown(r: BenchResults, chartFiles: string[]): string {
     out.push(table(['size', 'mode', 'n', 'longest gap p50', 'p99', 'Job pauseMs p50', 'p99', 'quiet-window gap p50', 'gap ÷ quiet gap', 'move seconds'],
       r.pause.cells.map((c) => [c.label, c.mode, String(c.reps), ms(c.gap.median), ms(c.gap.p99), ms(c.jobPause.median), ms(c.jobPause.p99),
         ms(c.quietGap.median), range(c.ratio, x), range(spread(c.moveSeconds), secs)])));
-    if (r.pause.cells.every((c) => c.pauseParts)) out.push('', 'The lock → unlock window from the history (median ms): replay and unlock activities running, and Temporal between them (workflow tasks, dispatch):', '');
-    if (r.pause.cells.every((c) => c.pauseParts)) out.push(table(['size', 'mode', 'replay', 'unlock', 'Temporal between', 'Job pauseMs'],
-      r.pause.cells.map((c) => [c.label, c.mode, ...[c.pauseParts.replay, c.pauseParts.unlock, c.pauseParts.temporal].map((v) => ms(percentile(v, 50))), ms(c.jobPause.median)])));
+    if (r.pause.cells.some((c) => c.pauseParts?.replay.length)) out.push('', 'The lock → unlock window from the history (median ms): activities between lock and unlock (offline: copy and replay), unlock, and Temporal between them; online cut-overs run as local activities and are not split:', '');
+    if (r.pause.cells.some((c) => c.pauseParts?.replay.length)) out.push(table(['size', 'mode', 'copy + replay', 'unlock', 'Temporal between', 'Job pauseMs'],
+      r.pause.cells.filter((c) => c.pauseParts?.replay.length).map((c) => [c.label, c.mode, ...[c.pauseParts.replay, c.pauseParts.unlock, c.pauseParts.temporal].map((v) => ms(percentile(v, 50))), ms(c.jobPause.median)])));
     out.push('', "loadgen's write check after each size's moves:", '');
     out.push(table(['size', 'acknowledged', 'refused', 'lost', 'phantom', 'problems'],
       r.pause.checks.map((c) => [c.label, String(c.acked), String(c.refused), String(c.lost), String(c.phantom), String(c.problems)])));

@@ -23,7 +23,7 @@ export interface PauseCell {
   quietGapMs: number[];
   jobPauseMs: number[];
   moveSeconds: number[];
-  /** The lock → unlock window split by the history, ms per move: activities running vs Temporal between them. */
+  /** The lock → unlock window split by the history, ms per move: activities between lock and unlock ('replay' = all of them, the copy too offline), unlock, and Temporal. */
   pauseParts: { replay: number[]; unlock: number[]; temporal: number[] };
   gap: Spread;
   jobPause: Spread;
@@ -102,13 +102,19 @@ export async function pauseFigure(env: BenchEnv, pool: ShardPool, taskQueue: str
   return { ...load, writer: "loadgen's startWriters (writer processes retrying refused writes with a 2–50 ms backoff)", cells, checks };
 }
 
-/** From the lock's completion to the unlock's: what replay and unlock ran, the rest is Temporal. */
+/**
+ * From the lock's completion to the unlock's: what the activities in between ran
+ * (copy and replay offline, replay online) and unlock, the rest is Temporal. A cut-over
+ * run as local activities leaves no activity events, so it is not split.
+ */
 function splitPause(activities: ActivitySpan[], into: PauseCell['pauseParts']): void {
-  const last = (name: string) => activities.filter((a) => a.name === name).at(-1);
-  const [lock, replay, unlock] = [last('lock'), last('replay'), last('unlock')];
-  if (!lock || !replay || !unlock) return;
+  const lock = activities.filter((a) => a.name === 'lock').at(-1);
+  const unlock = activities.filter((a) => a.name === 'unlock').at(-1);
+  if (!lock || !unlock) return;
   const run = (a: ActivitySpan) => a.completed - a.started;
-  into.replay.push(run(replay));
+  const inside = activities.filter((a) => a.started >= lock.completed && a !== unlock);
+  const work = inside.reduce((sum, a) => sum + run(a), 0);
+  into.replay.push(work);
   into.unlock.push(run(unlock));
-  into.temporal.push(unlock.completed - lock.completed - run(replay) - run(unlock));
+  into.temporal.push(unlock.completed - lock.completed - work - run(unlock));
 }
