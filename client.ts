@@ -141,11 +141,10 @@ export class MigrationClient {
     if (description.type !== WORKFLOW_TYPE) return null;
     if (description.status.name === 'COMPLETED') return (await handle.result()) as Job;
     if (description.status.name === 'RUNNING') {
-      try {
-        return await handle.query(statusQuery);
-      } catch {
-        return this.fromVisibility(description); // no worker to answer: visibility still knows the phase
-      }
+      // A worker that died moments ago leaves the server waiting for an answer for many
+      // seconds; past QUERY_PATIENCE_MS visibility's view of the phase is good enough.
+      const answered = await Promise.race([handle.query(statusQuery).catch(() => undefined), delay(QUERY_PATIENCE_MS)]);
+      return answered ?? this.fromVisibility(description); // no worker to answer: visibility still knows the phase
     }
     return this.fromVisibility(description);
   }
@@ -207,6 +206,12 @@ export class MigrationClient {
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   }
+}
+
+const QUERY_PATIENCE_MS = 3000;
+
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
 }
 
 export function newJobId(org: string, ns: string): string {

@@ -4,17 +4,16 @@ import * as path from 'node:path';
 
 /** Forces a file's data and metadata to disk. */
 export function fsyncFile(filePath: string): void {
-  const fd = fs.openSync(filePath, 'r+');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  fsyncPath(filePath, 'r+');
 }
 
 /** Makes a rename or unlink in `dir` survive a power loss. */
 export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
+  fsyncPath(dir, 'r');
+}
+
+function fsyncPath(target: string, flags: string): void {
+  const fd = fs.openSync(target, flags);
   try {
     fs.fsyncSync(fd);
   } finally {
