@@ -146,8 +146,10 @@ function failWrites(code: string) {
 }
 
 /**
- * Test hook: flips one byte inside a row's title in the copied file, the way a bad
- * disk would, leaving the file structurally valid so only the content gate can tell.
+ * Test hook: flips a byte inside a row's title in the copied file, the way a bad disk
+ * would, leaving the file structurally valid so only the content gate can tell. Every
+ * occurrence is flipped: a stale copy of the row in free space would otherwise take
+ * the hit and leave the live row intact.
  */
 function flipOneByte(file: string): void {
   const probe = openShardFile(file, { readonly: true });
@@ -155,9 +157,10 @@ function flipOneByte(file: string): void {
   probe.close();
   if (!row) return;
   const bytes = fs.readFileSync(file);
-  const at = bytes.indexOf(Buffer.from(row.title));
-  if (at < 0) return;
-  bytes[at] ^= 0x20; // flips letter case: still valid text
+  const needle = Buffer.from(row.title);
+  for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + needle.length)) {
+    bytes[at] ^= 0x20; // flips letter case: still valid text
+  }
   fs.writeFileSync(file, bytes);
 }
 

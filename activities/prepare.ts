@@ -9,6 +9,7 @@ import type { Cluster } from '../store/cluster';
 import { fileSize } from '../store/durable-fs';
 import { incomingFile, shardFile } from '../store/layout';
 import { openShardFile, readState } from '../store/shard-file';
+import { Context } from '@temporalio/activity';
 import { structuralProblems } from '../store/sqlite-thread';
 import { heartbeatWhile } from './heartbeat';
 import type { PrepareInput, Prepared } from './types';
@@ -100,7 +101,7 @@ function checkNotLocked(file: string, org: string, ns: string, jobId: string): v
 
 /** Refuses to spread a damaged source: quick_check reads every page, so it runs off the main thread. */
 async function checkIntegrity(file: string, org: string, ns: string): Promise<void> {
-  const problems = await heartbeatWhile(structuralProblems(file));
+  const problems = await heartbeatWhile(structuralProblems(file, Context.current().cancellationSignal));
   if (problems.length > 0) {
     throw new TasksdError(
       ErrorType.SourceCorrupt,

@@ -17,8 +17,10 @@ export async function rollbackMigration(cluster: Cluster, replicator: Replicator
   if (shard.jobId === jobId) {
     // prepare refused a destination that held this shard, so every copy there is this job's.
     removeCopies(cluster.catalog.node(job.to).dir, org, ns, true);
-    await replicator.propose({ op: 'unlock', org, ns, jobId });
-    cluster.catalog.release(org, ns, jobId);
   }
+  // Unconditionally: a no-op unless this job still holds the lock, and a rollback
+  // retried after it released the claim must still free a shard this job locked.
+  await replicator.propose({ op: 'unlock', org, ns, jobId });
+  cluster.catalog.release(org, ns, jobId);
   return { outcome: 'rolled-back' };
 }

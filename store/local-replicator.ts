@@ -150,12 +150,18 @@ export class LocalReplicator implements Replicator {
   }
 
   private retireSource(sourceFile: string, org: string, ns: string, jobId: string): void {
-    if (!fs.existsSync(sourceFile)) return;
+    // A retry after a crash mid-removal still clears the -wal/-shm left behind.
+    if (!fs.existsSync(sourceFile)) return void removeDatabaseFiles(sourceFile);
     if (this.cluster.options.retainSource) {
       const dir = path.dirname(sourceFile);
       const db = openShardFile(sourceFile);
-      db.pragma('wal_checkpoint(TRUNCATE)');
-      db.close();
+      try {
+        // Every frame must be in the main file before its -wal is dropped below.
+        const [{ busy }] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+        if (busy !== 0) throw new Error(`could not checkpoint ${sourceFile} before keeping it; will retry`);
+      } finally {
+        db.close();
+      }
       fs.renameSync(sourceFile, retainedFile(dir, org, ns, jobId));
       removeDatabaseFiles(sourceFile);
       fsyncDir(dir);

@@ -85,6 +85,7 @@ function alreadyInstalled(finalPath: string, jobId: string): ShardCopyResult | u
       throw new TasksdError(ErrorType.DestinationOccupied, `destination already has a shard file ${finalPath} that job ${jobId} did not write; remove it or pick another node`);
     }
     const { seq, rows } = storedFingerprint(db);
+    fsyncDir(path.dirname(finalPath)); // a crash between the rename and its fsync is finished here
     return { bytes: fileSize(finalPath) ?? 0, seq, rows };
   } finally {
     db.close();

@@ -67,6 +67,26 @@ const bulkUntilStopped = proxyActivities<MigrationActivities>({
 });
 const COPY_WAITS_FOR_CANCELLATION = 'copy-waits-for-cancellation';
 
+// The same for every phase a cancellation can interrupt: a lock that finishes after the
+// rollback ran would leave the shard locked by a finished job, and a prepare that
+// finishes after the job gave up would leave its claim behind. Lock and catch-up do not
+// heartbeat, so "waiting" means until they finish; they are short.
+const WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
+const PHASES_WAIT_FOR_CANCELLATION = 'phases-wait-for-cancellation';
+const inspectUntilStopped = proxyActivities<MigrationActivities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '10s',
+  retry: retryFewTimes,
+  cancellationType: WAIT,
+});
+const controlUntilStopped = proxyActivities<MigrationActivities>({ startToCloseTimeout: '10s', retry: retryForever, cancellationType: WAIT });
+const checksUntilStopped = proxyActivities<MigrationActivities>({ startToCloseTimeout: '30s', retry: retryFewTimes, cancellationType: WAIT });
+
+/** The proxy jobs started since PHASES_WAIT_FOR_CANCELLATION use; older histories replay `before`. */
+function untilStopped<T>(before: T, after: T): T {
+  return patched(PHASES_WAIT_FOR_CANCELLATION) ? after : before;
+}
+
 /** Online moves re-run catch-up while writable until the locked replay fits the pause budget. */
 const MAX_CATCH_UP_PASSES = 10;
 
@@ -74,6 +94,11 @@ const MAX_CATCH_UP_PASSES = 10;
 // runs the workflow task, back to back, with no server round trip between them.
 // Measured on a loaded 2-core VM, 3 writers: pauses of 77–225 ms instead of 282–845 ms.
 const cutover = proxyLocalActivities<MigrationActivities>({ startToCloseTimeout: '10s', retry: retryForever });
+const cutoverUntilStopped = proxyLocalActivities<MigrationActivities>({
+  startToCloseTimeout: '10s',
+  retry: retryForever,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
 const LOCAL_CUTOVER = 'online-local-cutover';
 /** Lock, replay and unlock each cost about one catch-up pass of store work. */
 const CUTOVER_STEPS = 3;
@@ -112,7 +137,7 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
 
   let prepared: Prepared;
   try {
-    prepared = await inspect.prepare.executeWithOptions(
+    prepared = await untilStopped(inspect, inspectUntilStopped).prepare.executeWithOptions(
       { summary: `validate the request and claim ${shard(job)} for the move to ${keyword(job.to)}` },
       [{ jobId: job.id, request }],
     );
@@ -162,7 +187,7 @@ async function moveOnline(ref: JobRef, prepared: Prepared, job: Job, setStatus: 
   job.bytes = (await copy(ref)).bytes;
   setStatus('replaying');
   for (let pass = 1; ; pass++) {
-    const result = await checks.catchUp.executeWithOptions(
+    const result = await untilStopped(checks, checksUntilStopped).catchUp.executeWithOptions(
       { summary: `catch up ${shard(ref)} on ${ref.to} while writable (pass ${pass})` },
       [ref],
     );
@@ -203,9 +228,9 @@ function predictPauseMs(pass: CatchUpResult): number {
  * the next worker: each is idempotent, and lock and replay see a committed hand-off.
  */
 async function cutOverLocally(ref: JobRef, job: Job, setStatus: (s: JobStatus) => void): Promise<void> {
-  const { lockedAt } = await cutover.lock.executeWithOptions({ summary: lockSummary(ref) }, [ref]);
+  const { lockedAt } = await untilStopped(cutover, cutoverUntilStopped).lock.executeWithOptions({ summary: lockSummary(ref) }, [ref]);
   setStatus('replaying');
-  job.checksum = (await cutover.replay.executeWithOptions({ summary: replaySummary(ref) }, [ref])).checksum;
+  job.checksum = (await untilStopped(cutover, cutoverUntilStopped).replay.executeWithOptions({ summary: replaySummary(ref) }, [ref])).checksum;
   const { unlockedAt } = await CancellationScope.nonCancellable(() =>
     cutover.unlock.executeWithOptions({ summary: unlockSummary(ref) }, [ref]),
   );
@@ -219,7 +244,7 @@ const replaySummary = (ref: JobRef) => `replay frames since the barrier onto ${r
 const unlockSummary = (ref: JobRef) => `hand ${shard(ref)} to ${ref.to} and unlock`;
 
 function lock(ref: JobRef) {
-  return control.lock.executeWithOptions({ summary: lockSummary(ref) }, [ref]);
+  return untilStopped(control, controlUntilStopped).lock.executeWithOptions({ summary: lockSummary(ref) }, [ref]);
 }
 
 function copy(ref: JobRef) {
@@ -232,7 +257,7 @@ function copy(ref: JobRef) {
 }
 
 function replay(ref: JobRef) {
-  return bulk.replay.executeWithOptions({ summary: replaySummary(ref) }, [ref]);
+  return untilStopped(bulk, bulkUntilStopped).replay.executeWithOptions({ summary: replaySummary(ref) }, [ref]);
 }
 
 /** Once started, the hand-off runs to the end: cancelling it halfway would strand the shard. */
