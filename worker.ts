@@ -7,7 +7,8 @@ import { testHooksFromEnv } from './activities/test-hooks';
 import { dataRoot, retainSource, taskQueue } from './common/config';
 import { Cluster } from './store/cluster';
 import { LocalReplicator } from './store/local-replicator';
-import { checkNamespace, connectClient, connectWorker, ensureSearchAttributes, temporalTarget, type TemporalTarget } from './temporal/connection';
+import { checkNamespace, connectClient, ensureSearchAttributes, temporalTarget, type TemporalTarget } from './temporal/connection';
+import { connectWorker } from './temporal/worker-connection';
 import { startEmbeddedIfNeeded } from './temporal/embedded';
 
 async function run(): Promise<void> {

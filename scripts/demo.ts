@@ -10,7 +10,8 @@ import { MigrationClient } from '../client';
 import { followJob } from '../cli/progress';
 import { Cluster } from '../store/cluster';
 import { LocalReplicator } from '../store/local-replicator';
-import { connectClient, connectWorker, ensureSearchAttributes, temporalTarget } from '../temporal/connection';
+import { connectClient, ensureSearchAttributes, temporalTarget } from '../temporal/connection';
+import { connectWorker } from '../temporal/worker-connection';
 import { startEmbeddedIfNeeded } from '../temporal/embedded';
 
 const TASK_QUEUE = 'shard-migration-demo';

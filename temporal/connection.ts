@@ -1,10 +1,10 @@
 // How every process here reaches Temporal: the SDK's environment configuration
 // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, profiles, TLS, API key), defaulting to
 // localhost:7233 and the `default` namespace. Secrets stay inside the options; only
-// the address and namespace are ever printed.
+// the address and namespace are ever printed. The worker's own connection lives in
+// worker-connection.ts, so clients (the CLI) never load the worker SDK.
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
 import { MIGRATION_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -27,7 +27,7 @@ export function temporalTarget(): TemporalTarget {
 }
 
 /** A clear, secret-free message for a server that cannot be reached. */
-function unreachable(target: TemporalTarget, err: unknown): Error {
+export function unreachable(target: TemporalTarget, err: unknown): Error {
   return new Error(
     `cannot reach Temporal at ${target.address} (namespace ${target.namespace}): ${sentence(err)}. ` +
       'Start one with "npm start" (embedded dev server) or set TEMPORAL_ADDRESS / a temporal.toml profile.',
@@ -47,14 +47,6 @@ export async function connectClient(target = temporalTarget()): Promise<{ client
     throw unreachable(target, err);
   }
   return { client: new Client({ connection, namespace: target.namespace }), connection };
-}
-
-export async function connectWorker(target = temporalTarget()): Promise<NativeConnection> {
-  try {
-    return await NativeConnection.connect(target.connectionOptions);
-  } catch (err) {
-    throw unreachable(target, err);
-  }
 }
 
 /** Fails fast with a clear message when the namespace does not exist. */
