@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { taskQueue as configuredTaskQueue } from './common/config';
 import { ErrorType, TasksdError, type ErrorTypeName } from './common/errors';
 import { isTerminal, JOB_STATUSES, type Job, type MigrationRequest } from './common/job';
-import { WORKFLOW_TYPE } from './common/names';
+import { clusterTaskQueue, WORKFLOW_TYPE } from './common/names';
 import { MigrationNs, MigrationOrg, MigrationStatus, MigrationTo } from './common/search-attributes';
 import { parseId, parseJobId, parseMigrationRequest } from './common/validation';
 import { connectClient, temporalTarget } from './temporal/connection';
@@ -37,12 +37,17 @@ export class MigrationClient {
     readonly client: Client,
     readonly taskQueue: string = configuredTaskQueue(),
     private readonly onClose: () => Promise<void> = async () => {},
+    /**
+     * The cluster (catalog id) this client starts jobs for: they run on its own task
+     * queue, by its workers only. Without it the first worker to take a job decides.
+     */
+    readonly cluster?: string,
   ) {}
 
   /** Connects with the SDK's environment configuration (TEMPORAL_ADDRESS, profiles, TLS, API key). */
-  static async connect(): Promise<MigrationClient> {
+  static async connect(options: { cluster?: string } = {}): Promise<MigrationClient> {
     const { client, connection } = await connectClient(temporalTarget());
-    return new MigrationClient(client, configuredTaskQueue(), () => connection.close());
+    return new MigrationClient(client, configuredTaskQueue(), () => connection.close(), options.cluster);
   }
 
   async close(): Promise<void> {
@@ -74,8 +79,8 @@ export class MigrationClient {
     try {
       handle = await this.client.workflow.start(WORKFLOW_TYPE, {
         workflowId: jobId,
-        taskQueue: this.taskQueue,
-        args: [valid],
+        taskQueue: this.cluster ? clusterTaskQueue(this.taskQueue, this.cluster) : this.taskQueue,
+        args: [this.cluster ? { ...valid, cluster: this.cluster } : valid],
         workflowIdConflictPolicy: 'FAIL',
         memo: { mode },
         typedSearchAttributes: [

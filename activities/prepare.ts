@@ -11,6 +11,7 @@ import { incomingFile, shardFile } from '../store/layout';
 import { openShardFile, readState } from '../store/shard-file';
 import { Context } from '@temporalio/activity';
 import { structuralProblems } from '../store/sqlite-thread';
+import { checkCluster } from './cluster-guard';
 import { heartbeatWhile } from './heartbeat';
 import type { PrepareInput, Prepared } from './types';
 
@@ -28,7 +29,8 @@ export async function prepareMigration(
   { jobId, request }: PrepareInput,
   { freeBytes = freeBytesOf }: PrepareOptions = {},
 ): Promise<Prepared> {
-  const { org, ns, to, mode = 'offline', maxPauseMs = DEFAULT_MAX_PAUSE_MS } = parseMigrationRequest(request);
+  const { org, ns, to, mode = 'offline', maxPauseMs = DEFAULT_MAX_PAUSE_MS, cluster: wanted } = parseMigrationRequest(request);
+  checkCluster(cluster, jobId, wanted);
   const shard = cluster.catalog.shard(org, ns);
   const dest = cluster.catalog.node(to);
   const claimedByUs = shard.jobId === jobId;
@@ -61,11 +63,11 @@ export async function prepareMigration(
 
   await checkIntegrity(sourceFile, org, ns);
 
-  cluster.catalog.claim(org, ns, jobId);
+  cluster.catalog.claim(org, ns, jobId, { from, to });
   // The claim proves no other job is moving this shard: an .incoming left by a
   // crashed, abandoned job is garbage.
   if (!claimedByUs) fs.rmSync(incomingFile(dest.dir, org, ns), { force: true });
-  return { org, ns, from, to, mode, maxPauseMs, sourceBytes };
+  return { org, ns, from, to, mode, maxPauseMs, sourceBytes, cluster: cluster.catalog.clusterId };
 }
 
 /** Proves the directory takes a new file by making one: permission bits alone say nothing to root. */

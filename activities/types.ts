@@ -16,6 +16,8 @@ export interface Prepared {
   mode: MigrationMode;
   maxPauseMs: number;
   sourceBytes: number;
+  /** The cluster whose catalog holds the claim: every later step runs there. */
+  cluster: string;
 }
 
 export interface JobRef {
@@ -25,6 +27,7 @@ export interface JobRef {
   from: string;
   to: string;
   mode: MigrationMode;
+  cluster: string;
 }
 
 export interface LockResult {
@@ -68,9 +71,45 @@ export interface ReplayResult {
 export interface RollbackResult {
   /** 'already-released' when the owner had flipped: a move past its commit point is kept. */
   outcome: 'rolled-back' | 'already-released';
+  /** What the rollback changed, in words, for repair reports (empty when nothing needed doing). */
+  changes?: string[];
+}
+
+/** How a job holding a claim stands in Temporal. */
+export type JobState = { state: 'running' } | { state: 'closed'; how: string; closedAt: number } | { state: 'missing' };
+
+export interface ReconcileInput {
+  cluster: string;
+  /** Only this shard (repair of one shard); every claim when absent. */
+  org?: string;
+  ns?: string;
+  /** A job must have ended this long ago before its claim is reconciled: its activities may still be stopping. */
+  graceMs: number;
+}
+
+export interface ReconcileAction {
+  org: string;
+  ns: string;
+  jobId: string;
+  /** How the job ended: "terminated", "timed out", "not found in Temporal", … */
+  jobEnded: string;
+  outcome: 'rolled-back' | 'finished' | 'waiting';
+  /** What was done, in words; for `waiting`, why not yet. */
+  changes: string[];
+  /** For `waiting`: how long until it may act. */
+  waitMs?: number;
+}
+
+export interface ReconcileReport {
+  cluster: string;
+  /** Claims looked at. */
+  claims: number;
+  actions: ReconcileAction[];
 }
 
 export interface CopyHeartbeat {
   bytesCopied: number;
   totalBytes: number;
+  /** What the copy is waiting for, e.g. a checkpoint blocked by a reader (shown in the Web UI's pending activity). */
+  waiting?: string;
 }

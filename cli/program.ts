@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { version } from '../package.json';
 import { registerClusterCommands } from './cluster-commands';
 import { registerJobCommands } from './job-commands';
+import { registerRepairCommand } from './repair-command';
 import { registerTaskCommands } from './task-commands';
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerClusterCommands(program);
   registerTaskCommands(program);
   registerJobCommands(program);
+  registerRepairCommand(program);
   for (const command of leaves(program)) command.option('--json', 'print machine-readable JSON');
   return program;
 }

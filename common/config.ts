@@ -15,3 +15,25 @@ export function taskQueue(env: NodeJS.ProcessEnv = process.env): string {
 export function retainSource(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.TASKSD_RETAIN_SOURCE === '1' || env.TASKSD_RETAIN_SOURCE === 'true';
 }
+
+/** Seconds between the reconciler's passes (TASKSD_RECONCILE_INTERVAL, default 30). */
+export function reconcileIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
+  return seconds(env.TASKSD_RECONCILE_INTERVAL, 30, 'TASKSD_RECONCILE_INTERVAL') * 1000;
+}
+
+/**
+ * Seconds a job must have been over before its claim is reconciled (TASKSD_RECONCILE_GRACE,
+ * default 30): longer than any activity of a terminated job takes to notice and stop.
+ */
+export function reconcileGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+  return seconds(env.TASKSD_RECONCILE_GRACE, 30, 'TASKSD_RECONCILE_GRACE') * 1000;
+}
+
+function seconds(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0 || parsed > 86_400) {
+    throw new Error(`${name}=${JSON.stringify(value.slice(0, 40))} is not valid: give a number of seconds between 0 and 86400`);
+  }
+  return parsed;
+}

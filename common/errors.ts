@@ -17,6 +17,8 @@ export const ErrorType = {
   NodeExists: 'NodeExists',
   UnknownJob: 'UnknownJob',
   PauseBudgetExceeded: 'PauseBudgetExceeded',
+  /** A task reached a worker of another cluster: retried, so one of the right cluster takes it. */
+  WrongCluster: 'WrongCluster',
   /** Only ever a failed job's errorType: an operator cancelled it and it rolled back. */
   Cancelled: 'Cancelled',
 } as const;
@@ -24,7 +26,7 @@ export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
 /** Retrying cannot fix these: the workflow fails the job and rolls back at once. */
 export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(ErrorType).filter(
-  (t) => t !== ErrorType.ShardLocked,
+  (t) => t !== ErrorType.ShardLocked && t !== ErrorType.WrongCluster,
 );
 
 /** A domain error with a stable type; activities turn it into a non-retryable failure. */

@@ -16,6 +16,11 @@ export interface MigrationRequest {
   mode?: MigrationMode;
   /** Online mode: the write pause (lock → unlock) to stay under, in ms (default 1000). */
   maxPauseMs?: number;
+  /**
+   * The cluster (its catalog's id) the job is for; clients fill it in. Without it the
+   * first worker to take the job decides, which is only safe with one cluster per queue.
+   */
+  cluster?: string;
 }
 
 export interface Job {
@@ -36,6 +41,8 @@ export interface Job {
   pauseMs?: number;
   /** Logical content checksum both copies agreed on at the barrier. */
   checksum?: string;
+  /** The cluster whose catalog the job acts on. */
+  cluster?: string;
 }
 
 export function isTerminal(status: JobStatus): boolean {

@@ -2,3 +2,27 @@
 export const WORKFLOW_TYPE = 'migrateShard';
 export const DEFAULT_TASK_QUEUE = 'shard-migration';
 export const STATUS_QUERY = 'status';
+export const RECONCILE_WORKFLOW_TYPE = 'reconcileClaims';
+export const REPAIR_WORKFLOW_TYPE = 'repairShards';
+
+/**
+ * The task queue of one cluster's activities (and of the jobs its clients start):
+ * `<task queue>@<cluster id>`. Workers of two clusters that share a task queue by
+ * mistake then never take each other's work.
+ */
+export function clusterTaskQueue(taskQueue: string, clusterId: string): string {
+  return `${sharedTaskQueue(taskQueue)}@${clusterId}`;
+}
+
+/** Cluster ids are made by the catalog in this one shape. */
+export const CLUSTER_ID_PATTERN = /^c-[0-9a-f]{12}$/;
+
+/** The task queue every cluster's workers share, given either it or a cluster's own queue. */
+export function sharedTaskQueue(taskQueue: string): string {
+  return taskQueue.replace(/@c-[0-9a-f]{12}$/, '');
+}
+
+/** The one long-running reconciler per cluster. */
+export function reconcilerWorkflowId(clusterId: string): string {
+  return `tasksd-reconcile-${clusterId}`;
+}

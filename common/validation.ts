@@ -15,7 +15,7 @@ export const JOB_ID_PATTERN = /^[^\p{C}]{1,255}$/u;
 /** Node directories: any printable path; where it may point is checked against the cluster (store/node-dir.ts). */
 export const NODE_DIR_PATTERN = /^[^\p{C}]{1,1024}$/u;
 
-const MIGRATION_FIELDS = ['org', 'ns', 'to', 'mode', 'maxPauseMs'];
+const MIGRATION_FIELDS = ['org', 'ns', 'to', 'mode', 'maxPauseMs', 'cluster'];
 const MAX_PAUSE_LIMIT = 600_000;
 const SHOWN_CHARS = 100;
 
@@ -66,6 +66,7 @@ export const migrationRequestSchema = z
       .min(1, { error: `maxPauseMs must be between 1 and ${MAX_PAUSE_LIMIT}` })
       .max(MAX_PAUSE_LIMIT, { error: `maxPauseMs must be between 1 and ${MAX_PAUSE_LIMIT}` })
       .optional(),
+    cluster: idSchema('cluster').optional(),
   })
   .strict();
 

@@ -4,12 +4,14 @@
 // real cluster or a worker already running.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { MigrationClient } from '../client';
 import { followJob } from '../cli/progress';
 import { Cluster } from '../store/cluster';
 import { LocalReplicator } from '../store/local-replicator';
+import { createClusterWorkers, runWorkers } from '../temporal/cluster-workers';
+import { jobLookup } from '../temporal/job-lookup';
 import { connectClient, ensureSearchAttributes, temporalTarget } from '../temporal/connection';
 import { connectWorker } from '../temporal/worker-connection';
 import { startEmbeddedIfNeeded } from '../temporal/embedded';
@@ -42,16 +44,16 @@ async function main(): Promise<void> {
     }
     printShards(cluster, 'Before');
 
-    const worker = await Worker.create({
+    const workers = await createClusterWorkers({
       connection: workerConnection,
       namespace: target.namespace,
       taskQueue: TASK_QUEUE,
-      workflowsPath: require.resolve('../workflows'),
+      clusterId: cluster.catalog.clusterId,
+      workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') }),
       // Paced at 2 MiB/s so the progress bar is there to see; real moves run at disk speed.
-      activities: createActivities({ cluster, replicator, testHooks: { copyBytesPerSecond: 2 * 1024 * 1024 } }),
-      maxHeartbeatThrottleInterval: '1s',
+      activities: createActivities({ cluster, replicator, jobs: jobLookup(client), testHooks: { copyBytesPerSecond: 2 * 1024 * 1024 } }),
     });
-    const migrations = new MigrationClient(client, TASK_QUEUE);
+    const migrations = new MigrationClient(client, TASK_QUEUE, undefined, cluster.catalog.clusterId);
     const move = async (to: string, mode: 'offline' | 'online') => {
       const id = await migrations.start({ org: 'acme', ns: 'default', to, mode });
       say(`Migrating acme/default to ${to} (${mode}) as job ${id}`);
@@ -60,10 +62,13 @@ async function main(): Promise<void> {
       printShards(cluster, 'After');
       say(`Web UI: ${uiBase}/namespaces/${target.namespace}/workflows/${encodeURIComponent(job.id)}`);
     };
-    await worker.runUntil(async () => {
-      await move('node-b', 'offline'); // the reference protocol: writes refused for the whole copy
-      await move('node-a', 'online'); // copy while writable: writes refused only for the cut-over
-    });
+    await runWorkers(
+      workers,
+      (async () => {
+        await move('node-b', 'offline'); // the reference protocol: writes refused for the whole copy
+        await move('node-a', 'online'); // copy while writable: writes refused only for the cut-over
+      })(),
+    );
   } finally {
     cluster.close();
     await connection.close();

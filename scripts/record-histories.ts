@@ -1,7 +1,9 @@
 // Records real migrateShard histories into test/histories/ for the determinism guard
 // (test/replay.test.ts): a full offline run, an online run, a crashed-and-resumed
-// run, a rolled-back run and a cancelled run. Re-record only when a workflow change
-// is released on purpose, keeping the old files: in-flight jobs still replay them.
+// run, a rolled-back run, a cancelled run, and a repair after a terminated job. Once
+// there are deployed jobs, re-record only when a workflow change is released on
+// purpose, keeping the old files (in-flight jobs still replay them); before 1.0 the
+// old files are replaced.
 //
 //   npx tsx scripts/record-histories.ts [--suffix v2]
 import { execFileSync } from 'node:child_process';
@@ -10,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { MigrationClient } from '../client';
+import { clusterTaskQueue, REPAIR_WORKFLOW_TYPE } from '../common/names';
 import { Cluster } from '../store/cluster';
 import { LocalReplicator } from '../store/local-replicator';
 import { temporalCliPath } from '../temporal/cli-binary';
@@ -27,7 +30,7 @@ async function main(): Promise<void> {
   const cluster = new Cluster(path.join(scratch, 'data'));
   const replicator = new LocalReplicator(cluster);
   const taskQueue = 'record-histories';
-  const migrations = new MigrationClient(client, taskQueue);
+  const migrations = new MigrationClient(client, taskQueue, undefined, cluster.catalog.clusterId);
   const worker = (extra: NodeJS.ProcessEnv = {}) =>
     startWorkerProcess({ address: server.address, dataRoot: cluster.dataRoot, taskQueue, extra });
   try {
@@ -79,6 +82,19 @@ async function main(): Promise<void> {
     await migrations.cancel(cancelled);
     await migrations.result(cancelled);
     await save('cancelled', cancelled);
+    await w.stop();
+
+    w = await worker({ TASKSD_TEST_HOLD: 'checkpointAndCopy:before' });
+    const terminated = await migrations.start({ org: 'acme', ns: await newShard(200), to: 'node-b' });
+    await waitForOutput(w, 'holding checkpointAndCopy:before');
+    await client.workflow.getHandle(terminated).terminate('recording a repair');
+    const repairId = `repair-${terminated}`;
+    await client.workflow.execute(REPAIR_WORKFLOW_TYPE, {
+      workflowId: repairId,
+      taskQueue: clusterTaskQueue(taskQueue, cluster.catalog.clusterId),
+      args: [{ cluster: cluster.catalog.clusterId, graceMs: 1000 }],
+    });
+    await save('repaired', repairId);
     await w.stop();
   } finally {
     cluster.close();

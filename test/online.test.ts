@@ -6,14 +6,14 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities, type ReplayResult } from '../activities';
+import { type ReplayResult } from '../activities';
 import { MigrationClient, type Job } from '../client';
 import { MigrationPauseMs } from '../common/search-attributes';
 import { checkWrites, moveUnderLoad, startWriters, type RunningWriters } from '../loadgen';
 import { Cluster } from '../store/cluster';
 import { LocalReplicator } from '../store/local-replicator';
-import { filesOn, makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
+import { createClusterWorkers, runWorkers } from '../temporal/cluster-workers';
+import { activitiesOf, filesOn, makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
 import { suite } from './support/root-hooks';
 import { startWorkerProcess, waitForOutput, type WorkerProcess } from './support/worker-process';
 
@@ -115,13 +115,14 @@ describe('online moves under concurrent writers (other processes)', function () 
 
     /** The killed worker's successor: in this process, on the same queue (it is never killed, and needs no bundling). */
     async function successorUntil<T>(done: Promise<T>): Promise<T> {
-      const successor = await Worker.create({
+      const successors = await createClusterWorkers({
         connection: suite().workerConnection,
         taskQueue,
+        clusterId: t.cluster.catalog.clusterId,
         workflowBundle: suite().bundle,
-        activities: createActivities({ cluster: t.cluster, replicator: t.replicator }),
+        activities: activitiesOf(t),
       });
-      return successor.runUntil(done);
+      return (await runWorkers(successors, done)) as T;
     }
 
     it('during the online copy: writes go on during the copy, and the next worker finishes the move', async () => {
@@ -168,9 +169,9 @@ describe('online moves under concurrent writers (other processes)', function () 
   it('a cut-over redone after its hand-off committed leaves the new owner alone', async () => {
     // A crash before the workflow task records the local cut-over makes the next worker
     // run lock, replay and unlock again, though the shard already moved.
-    const activities = createActivities({ cluster: t.cluster, replicator: t.replicator });
+    const activities = activitiesOf(t);
     const env = new MockActivityEnvironment();
-    const job = { jobId: 'redo-after-handoff', org: ORG, ns: NS, from: 'node-a', to: 'node-b', mode: 'online' as const };
+    const job = { jobId: 'redo-after-handoff', org: ORG, ns: NS, from: 'node-a', to: 'node-b', mode: 'online' as const, cluster: t.cluster.catalog.clusterId };
     await env.run(activities.prepare, { jobId: job.jobId, request: { org: ORG, ns: NS, to: 'node-b', mode: 'online' } });
     await env.run(activities.checkpointAndCopy, job);
     await env.run(activities.catchUp, job);

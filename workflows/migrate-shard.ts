@@ -9,7 +9,6 @@ import {
   CancellationScope,
   condition,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -22,6 +21,7 @@ import type { CatchUpResult, MigrationActivities, JobRef, Prepared } from '../ac
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
 import { ID_PATTERN } from '../common/ids';
 import type { Job, JobStatus, MigrationRequest } from '../common/job';
+import { clusterTaskQueue } from '../common/names';
 import {
   MigrationBytes,
   MigrationFrom,
@@ -39,53 +39,31 @@ const retryForever: ActivityOptions['retry'] = {
   nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
 };
 const retryFewTimes: ActivityOptions['retry'] = { ...retryForever, maximumAttempts: 5 };
-
-// Short phases retry until done (a half-done lock or unlock is worse than a slow one);
-// a short timeout means a crashed worker's attempt is retried within seconds.
-const control = proxyActivities<MigrationActivities>({ startToCloseTimeout: '10s', retry: retryForever });
-const checks = proxyActivities<MigrationActivities>({ startToCloseTimeout: '30s', retry: retryFewTimes });
-// prepare reads the whole source (quick_check) before locking: as long as a big shard
-// needs, heartbeating, so a dead worker is still noticed in seconds.
-const inspect = proxyActivities<MigrationActivities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '10s',
-  retry: retryFewTimes,
-});
-// The copy heartbeats every chunk, so a dead worker is noticed in seconds.
-const bulk = proxyActivities<MigrationActivities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '10s',
-  retry: retryFewTimes,
-});
-// A cancelled copy must stop (and clean up its .incoming) before the rollback starts,
-// or the two race on the destination directory.
-const bulkUntilStopped = proxyActivities<MigrationActivities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '10s',
-  retry: retryFewTimes,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
-const COPY_WAITS_FOR_CANCELLATION = 'copy-waits-for-cancellation';
-
-// The same for every phase a cancellation can interrupt: a lock that finishes after the
-// rollback ran would leave the shard locked by a finished job, and a prepare that
-// finishes after the job gave up would leave its claim behind. Lock and catch-up do not
-// heartbeat, so "waiting" means until they finish; they are short.
+// A cancelled phase must stop before the rollback starts: a copy still writing its
+// .incoming, a lock finishing after the rollback, or a prepare claiming after the job
+// gave up would each leave something behind. Lock and catch-up do not heartbeat, so
+// "waiting" means until they finish; they are short.
 const WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
-const PHASES_WAIT_FOR_CANCELLATION = 'phases-wait-for-cancellation';
-const inspectUntilStopped = proxyActivities<MigrationActivities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '10s',
-  retry: retryFewTimes,
-  cancellationType: WAIT,
-});
-const controlUntilStopped = proxyActivities<MigrationActivities>({ startToCloseTimeout: '10s', retry: retryForever, cancellationType: WAIT });
-const checksUntilStopped = proxyActivities<MigrationActivities>({ startToCloseTimeout: '30s', retry: retryFewTimes, cancellationType: WAIT });
 
-/** The proxy jobs started since PHASES_WAIT_FOR_CANCELLATION use; older histories replay `before`. */
-function untilStopped<T>(before: T, after: T): T {
-  return patched(PHASES_WAIT_FOR_CANCELLATION) ? after : before;
+/** Every activity's options, by policy. */
+const POLICIES = {
+  /** Short steps that retry until done: a half-done lock or unlock is worse than a slow one. */
+  control: { startToCloseTimeout: '10s', retry: retryForever, cancellationType: WAIT },
+  /** Catch-up passes: short, and a few failures in a row mean something is wrong. */
+  checks: { startToCloseTimeout: '30s', retry: retryFewTimes, cancellationType: WAIT },
+  /** Whole-shard work (prepare's quick_check, the copy, the offline replay): heartbeats, so a dead worker is noticed in seconds. */
+  bulk: { startToCloseTimeout: '6 hours', heartbeatTimeout: '10s', retry: retryFewTimes, cancellationType: WAIT },
+} satisfies Record<string, ActivityOptions>;
+
+/** One proxy per policy, on the task queue of the cluster the job acts on. */
+function activitiesOn(taskQueue: string) {
+  return {
+    control: proxyActivities<MigrationActivities>({ ...POLICIES.control, taskQueue }),
+    checks: proxyActivities<MigrationActivities>({ ...POLICIES.checks, taskQueue }),
+    bulk: proxyActivities<MigrationActivities>({ ...POLICIES.bulk, taskQueue }),
+  };
 }
+type Phases = ReturnType<typeof activitiesOn>;
 
 /** Online moves re-run catch-up while writable until the locked replay fits the pause budget. */
 const MAX_CATCH_UP_PASSES = 10;
@@ -93,13 +71,9 @@ const MAX_CATCH_UP_PASSES = 10;
 // The online cut-over's three short steps run as local activities: in the worker that
 // runs the workflow task, back to back, with no server round trip between them.
 // Measured on a loaded 2-core VM, 3 writers: pauses of 77–225 ms instead of 282–845 ms.
-const cutover = proxyLocalActivities<MigrationActivities>({ startToCloseTimeout: '10s', retry: retryForever });
-const cutoverUntilStopped = proxyLocalActivities<MigrationActivities>({
-  startToCloseTimeout: '10s',
-  retry: retryForever,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
-const LOCAL_CUTOVER = 'online-local-cutover';
+// Only a job started on its cluster's own task queue may do so: on the shared queue the
+// workflow task could be run by another cluster's worker.
+const cutover = proxyLocalActivities<MigrationActivities>({ startToCloseTimeout: '10s', retry: retryForever, cancellationType: WAIT });
 /** Lock, replay and unlock each cost about one catch-up pass of store work. */
 const CUTOVER_STEPS = 3;
 /** The per-frame replay cost assumed when a pass applied too few frames to measure it. */
@@ -135,9 +109,12 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
   // Current details only (no command): a job started from the Temporal CLI has no static summary.
   showDetails(job);
 
+  // A job for a named cluster is prepared by that cluster's workers only; one started
+  // without a cluster (the Temporal CLI) is prepared by whichever worker takes it.
+  const requested = requestedId(request?.cluster);
   let prepared: Prepared;
   try {
-    prepared = await untilStopped(inspect, inspectUntilStopped).prepare.executeWithOptions(
+    prepared = await activitiesOn(requested ? clusterTaskQueue(info.taskQueue, requested) : info.taskQueue).bulk.prepare.executeWithOptions(
       { summary: `validate the request and claim ${shard(job)} for the move to ${keyword(job.to)}` },
       [{ jobId: job.id, request }],
     );
@@ -147,20 +124,24 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
     claimSettled = true;
     return job;
   }
-  Object.assign(job, { org: prepared.org, ns: prepared.ns, from: prepared.from, to: prepared.to, mode: prepared.mode });
-  const ref: JobRef = { jobId: job.id, org: job.org, ns: job.ns, from: job.from, to: job.to, mode: job.mode };
+  Object.assign(job, { org: prepared.org, ns: prepared.ns, from: prepared.from, to: prepared.to, mode: prepared.mode, cluster: prepared.cluster });
+  const ref: JobRef = { jobId: job.id, org: job.org, ns: job.ns, from: job.from, to: job.to, mode: job.mode, cluster: prepared.cluster };
   claimSettled = true;
   publish(job);
 
+  // From here on every step runs on the claiming cluster's own queue.
+  const clusterQueue = clusterTaskQueue(info.taskQueue, prepared.cluster);
+  const phases = activitiesOn(clusterQueue);
+  // A job that names its cluster is started on that cluster's queue (the client does),
+  // so its workflow tasks, and local activities with them, run on that cluster's workers.
+  const move: Move = { ref, job, phases, setStatus, localCutover: requested === prepared.cluster };
   try {
-    await CancellationScope.cancellable(() =>
-      job.mode === 'online' ? moveOnline(ref, prepared, job, setStatus) : moveOffline(ref, job, setStatus),
-    );
+    await CancellationScope.cancellable(() => (job.mode === 'online' ? moveOnline(move, prepared) : moveOffline(move)));
     finish(job, 'released');
   } catch (err) {
     // Compensation must run to the end even when the workflow itself was cancelled.
     const { outcome } = await CancellationScope.nonCancellable(() =>
-      control.rollback.executeWithOptions({ summary: `roll back: ${ref.from} keeps ${shard(ref)}, nothing left on ${ref.to}` }, [ref]),
+      phases.control.rollback.executeWithOptions({ summary: `roll back: ${ref.from} keeps ${shard(ref)}, nothing left on ${ref.to}` }, [ref]),
     );
     if (outcome === 'already-released') finish(job, 'released');
     else if (isCancellation(err)) finish(job, 'failed', 'cancelled by operator; the move was rolled back', ErrorType.Cancelled);
@@ -169,50 +150,47 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
   return job;
 }
 
-async function moveOffline(ref: JobRef, job: Job, setStatus: (s: JobStatus) => void): Promise<void> {
-  setStatus('locking');
-  const { lockedAt } = await lock(ref);
-  setStatus('copying');
-  job.bytes = (await copy(ref)).bytes;
-  setStatus('replaying');
-  job.checksum = (await replay(ref)).checksum;
-  await cutOver(ref, job, lockedAt);
+/** One move in progress: what it moves, the Job it reports, and the proxies on its cluster's queue. */
+interface Move {
+  ref: JobRef;
+  job: Job;
+  phases: Phases;
+  setStatus: (status: JobStatus) => void;
+  /** True when this workflow runs on its cluster's queue, so local activities reach the right catalog. */
+  localCutover: boolean;
 }
 
-async function moveOnline(ref: JobRef, prepared: Prepared, job: Job, setStatus: (s: JobStatus) => void): Promise<void> {
-  // Jobs started since the local cut-over predict it from measured costs and run it as
-  // local activities; histories recorded before replay the original steps.
-  const local = patched(LOCAL_CUTOVER);
+async function moveOffline(move: Move): Promise<void> {
+  const { job, setStatus } = move;
+  setStatus('locking');
+  const { lockedAt } = await lock(move);
   setStatus('copying');
-  job.bytes = (await copy(ref)).bytes;
+  job.bytes = (await copy(move)).bytes;
+  setStatus('replaying');
+  job.checksum = (await replay(move)).checksum;
+  await cutOver(move, lockedAt);
+}
+
+async function moveOnline(move: Move, prepared: Prepared): Promise<void> {
+  const { ref, job, phases, setStatus } = move;
+  setStatus('copying');
+  job.bytes = (await copy(move)).bytes;
   setStatus('replaying');
   for (let pass = 1; ; pass++) {
-    const result = await untilStopped(checks, checksUntilStopped).catchUp.executeWithOptions(
+    const result = await phases.checks.catchUp.executeWithOptions(
       { summary: `catch up ${shard(ref)} on ${ref.to} while writable (pass ${pass})` },
       [ref],
     );
-    const { backlog, msPerFrame } = result;
     const predictedMs = predictPauseMs(result);
-    // (Before the local cut-over the prediction was the locked replay alone, within half the budget.)
-    if (local ? predictedMs <= prepared.maxPauseMs : backlog * Math.max(msPerFrame, 0.05) <= prepared.maxPauseMs / 2) break;
-    if (pass === MAX_CATCH_UP_PASSES) {
-      throw ApplicationFailure.nonRetryable(
-        local
-          ? `shard ${ref.org}/${ref.ns} cannot be cut over within the ${prepared.maxPauseMs} ms pause budget: after ${pass} ` +
-              `catch-up passes the cut-over would still pause writes for about ${Math.ceil(predictedMs)} ms ` +
-              `(${backlog} frames behind); retry at a quieter time or raise --max-pause`
-          : `shard ${ref.org}/${ref.ns} is written faster than it can be caught up: ${backlog} frames behind after ` +
-              `${pass} passes would exceed the ${prepared.maxPauseMs} ms pause budget; retry at a quieter time or raise --max-pause`,
-        'PauseBudgetExceeded',
-      );
-    }
+    if (predictedMs <= prepared.maxPauseMs) break;
+    if (pass === MAX_CATCH_UP_PASSES) throw pauseBudgetExceeded(ref, prepared.maxPauseMs, pass, result);
   }
   setStatus('locking');
-  if (local) return cutOverLocally(ref, job, setStatus);
-  const { lockedAt } = await lock(ref);
+  if (move.localCutover) return cutOverLocally(move);
+  const { lockedAt } = await lock(move);
   setStatus('replaying');
-  job.checksum = (await replay(ref)).checksum;
-  await cutOver(ref, job, lockedAt);
+  job.checksum = (await replay(move)).checksum;
+  await cutOver(move, lockedAt);
 }
 
 /**
@@ -223,17 +201,29 @@ function predictPauseMs(pass: CatchUpResult): number {
   return CUTOVER_STEPS * (pass.elapsedMs ?? 0) + pass.backlog * Math.max(pass.msPerFrame, MIN_MS_PER_FRAME);
 }
 
+/** Names what the pause would cost: writers racing the catch-up, or the cut-over's own store work. */
+function pauseBudgetExceeded(ref: JobRef, budgetMs: number, passes: number, last: CatchUpResult): ApplicationFailure {
+  const predictedMs = Math.ceil(predictPauseMs(last));
+  const stepsMs = Math.ceil(CUTOVER_STEPS * (last.elapsedMs ?? 0));
+  const cause =
+    last.backlog === 0
+      ? `with nothing behind, the cut-over's own work (lock, replay, unlock: about ${stepsMs} ms on this shard and disk) ` +
+        `exceeds the ${budgetMs} ms pause budget; raise --max-pause to at least ${predictedMs} ms or move it offline`
+      : `after ${passes} catch-up passes the cut-over would still pause writes for about ${predictedMs} ms ` +
+        `(${last.backlog} frames behind, ${stepsMs} ms of cut-over work) against a budget of ${budgetMs} ms; ` +
+        'retry when the shard is written less, or raise --max-pause';
+  return ApplicationFailure.nonRetryable(`shard ${ref.org}/${ref.ns} cannot be cut over in time: ${cause}`, 'PauseBudgetExceeded');
+}
+
 /**
  * The online cut-over in one workflow task. A crash in it re-runs all three steps on
  * the next worker: each is idempotent, and lock and replay see a committed hand-off.
  */
-async function cutOverLocally(ref: JobRef, job: Job, setStatus: (s: JobStatus) => void): Promise<void> {
-  const { lockedAt } = await untilStopped(cutover, cutoverUntilStopped).lock.executeWithOptions({ summary: lockSummary(ref) }, [ref]);
+async function cutOverLocally({ ref, job, setStatus }: Move): Promise<void> {
+  const { lockedAt } = await cutover.lock.executeWithOptions({ summary: lockSummary(ref) }, [ref]);
   setStatus('replaying');
-  job.checksum = (await untilStopped(cutover, cutoverUntilStopped).replay.executeWithOptions({ summary: replaySummary(ref) }, [ref])).checksum;
-  const { unlockedAt } = await CancellationScope.nonCancellable(() =>
-    cutover.unlock.executeWithOptions({ summary: unlockSummary(ref) }, [ref]),
-  );
+  job.checksum = (await cutover.replay.executeWithOptions({ summary: replaySummary(ref) }, [ref])).checksum;
+  const { unlockedAt } = await CancellationScope.nonCancellable(() => cutover.unlock.executeWithOptions({ summary: unlockSummary(ref) }, [ref]));
   job.pauseMs = Math.max(0, unlockedAt - lockedAt);
 }
 
@@ -243,27 +233,25 @@ const lockSummary = (ref: JobRef) => `lock ${shard(ref)} on ${ref.from}: writes 
 const replaySummary = (ref: JobRef) => `replay frames since the barrier onto ${ref.to}, then verify checksums`;
 const unlockSummary = (ref: JobRef) => `hand ${shard(ref)} to ${ref.to} and unlock`;
 
-function lock(ref: JobRef) {
-  return untilStopped(control, controlUntilStopped).lock.executeWithOptions({ summary: lockSummary(ref) }, [ref]);
+function lock({ ref, phases }: Move) {
+  return phases.control.lock.executeWithOptions({ summary: lockSummary(ref) }, [ref]);
 }
 
-function copy(ref: JobRef) {
-  // Histories recorded before this change went straight to the rollback on cancellation.
-  const proxy = patched(COPY_WAITS_FOR_CANCELLATION) ? bulkUntilStopped : bulk;
-  return proxy.checkpointAndCopy.executeWithOptions(
+function copy({ ref, phases }: Move) {
+  return phases.bulk.checkpointAndCopy.executeWithOptions(
     { summary: `checkpoint and copy ${shard(ref)} ${ref.from} → ${ref.to} (progress in heartbeat details)` },
     [ref],
   );
 }
 
-function replay(ref: JobRef) {
-  return untilStopped(bulk, bulkUntilStopped).replay.executeWithOptions({ summary: replaySummary(ref) }, [ref]);
+function replay({ ref, phases }: Move) {
+  return phases.bulk.replay.executeWithOptions({ summary: replaySummary(ref) }, [ref]);
 }
 
 /** Once started, the hand-off runs to the end: cancelling it halfway would strand the shard. */
-async function cutOver(ref: JobRef, job: Job, lockedAt: number): Promise<void> {
+async function cutOver({ ref, job, phases }: Move, lockedAt: number): Promise<void> {
   const { unlockedAt } = await CancellationScope.nonCancellable(() =>
-    control.unlock.executeWithOptions({ summary: unlockSummary(ref) }, [ref]),
+    phases.control.unlock.executeWithOptions({ summary: unlockSummary(ref) }, [ref]),
   );
   job.pauseMs = Math.max(0, unlockedAt - lockedAt);
 }

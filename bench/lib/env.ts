@@ -41,7 +41,7 @@ export async function openEnv(workDir: string, keep: boolean): Promise<BenchEnv>
     client,
     cluster,
     replicator: new LocalReplicator(cluster),
-    migrations: (taskQueue) => new MigrationClient(client, taskQueue),
+    migrations: (taskQueue) => new MigrationClient(client, taskQueue, undefined, cluster.catalog.clusterId),
     async startWorker(taskQueue) {
       const worker = await startWorker({ address: server.address, dataRoot, taskQueue, logFile: path.join(scratch, `worker-${taskQueue}.log`) });
       workers.push(worker);

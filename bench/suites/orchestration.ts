@@ -4,6 +4,7 @@
 // comes from the history: activity queue waits, workflow tasks, time between.
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { jobLookup } from '../../temporal/job-lookup';
 import { createActivities } from '../../activities';
 import type { BenchEnv } from '../lib/env';
 import { NODES } from '../lib/env';
@@ -36,7 +37,7 @@ export async function orchestrationFigure(env: BenchEnv, pool: ShardPool, taskQu
   const direct: ShardRef = { org: 'bench', ns: 'empty-direct' };
   for (const ref of [viaTemporal, direct]) env.cluster.createShard(ref.org, ref.ns, NODES[0]);
   const migrations = env.migrations(taskQueue);
-  const activities = createActivities({ cluster: env.cluster, replicator: env.replicator });
+  const activities = createActivities({ cluster: env.cluster, replicator: env.replicator, jobs: jobLookup(env.client) });
   const run: OrchestrationRun = {
     reps,
     directMs: [],
@@ -63,7 +64,7 @@ export async function orchestrationFigure(env: BenchEnv, pool: ShardPool, taskQu
       return result;
     };
     const prepared = await timed('prepare', () => activities.prepare({ jobId, request: { ...direct, to } }));
-    const ref = { jobId, org: direct.org, ns: direct.ns, from: prepared.from, to: prepared.to, mode: prepared.mode };
+    const ref = { jobId, org: direct.org, ns: direct.ns, from: prepared.from, to: prepared.to, mode: prepared.mode, cluster: prepared.cluster };
     await timed('lock', () => activities.lock(ref));
     await timed('checkpointAndCopy', () => activities.checkpointAndCopy(ref));
     await timed('replay', () => activities.replay(ref));

@@ -3,12 +3,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { ActivityTestHooks } from '../../activities/test-hooks';
 import { MigrationClient } from '../../client';
 import { Cluster } from '../../store/cluster';
 import { LocalReplicator } from '../../store/local-replicator';
+import { createClusterWorkers, runWorkers } from '../../temporal/cluster-workers';
+import { jobLookup } from '../../temporal/job-lookup';
 import { suite } from './root-hooks';
 
 export interface TestCluster {
@@ -41,19 +42,28 @@ export function filesOn(t: TestCluster, node: string): string[] {
   return fs.readdirSync(t.cluster.catalog.node(node).dir).sort();
 }
 
-/** Runs `fn` with a worker serving a private task queue over this cluster. */
+/** The activities a worker of this cluster serves, asking the suite's server about jobs. */
+export function activitiesOf(t: TestCluster, testHooks: ActivityTestHooks = {}) {
+  return createActivities({ cluster: t.cluster, replicator: t.replicator, jobs: jobLookup(suite().client), testHooks });
+}
+
+/**
+ * Runs `fn` with workers serving a private task queue (and the cluster's own queue)
+ * over this cluster; the client starts jobs for this cluster.
+ */
 export async function withWorker<T>(
   t: TestCluster,
   fn: (migrations: MigrationClient, taskQueue: string) => Promise<T>,
   testHooks: ActivityTestHooks = {},
 ): Promise<T> {
   const taskQueue = `test-${randomUUID()}`;
-  const worker = await Worker.create({
+  const workers = await createClusterWorkers({
     connection: suite().workerConnection,
     taskQueue,
+    clusterId: t.cluster.catalog.clusterId,
     workflowBundle: suite().bundle,
-    activities: createActivities({ cluster: t.cluster, replicator: t.replicator, testHooks }),
-    maxHeartbeatThrottleInterval: '1s',
+    activities: activitiesOf(t, testHooks),
   });
-  return worker.runUntil(fn(new MigrationClient(suite().client, taskQueue), taskQueue));
+  const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
+  return (await runWorkers(workers, fn(migrations, taskQueue))) as T;
 }

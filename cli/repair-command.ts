@@ -1,0 +1,31 @@
+// `tasksd repair`: reconcile now what jobs that ended without their own rollback left
+// behind (claims, locks, copies on destinations), instead of waiting for the
+// reconciler's next pass; prints what it did, or that nothing needed doing.
+import type { Command } from 'commander';
+import { reconcileGraceMs } from '../common/config';
+import { describeRepair, runRepair } from '../temporal/repair';
+import { withCluster, withMigrations } from './context';
+import { id, type JsonFlag } from './options';
+import { printJson, printLine } from './output';
+
+interface RepairFlags extends JsonFlag {
+  org?: string;
+  namespace?: string;
+}
+
+export function registerRepairCommand(program: Command): void {
+  program
+    .command('repair')
+    .description('roll back or finish, now, the moves of jobs that ended without doing so (terminated, timed out); prints what it did')
+    .option('--org <org>', 'only shards of this organization', id('org'))
+    .option('--ns, --namespace <namespace>', 'only shards of this namespace', id('namespace'))
+    .action(async (opts: RepairFlags) => {
+      const graceMs = reconcileGraceMs();
+      const cluster = await withCluster((c) => c.catalog.clusterId);
+      const report = await withMigrations((m) =>
+        runRepair(m.client, m.taskQueue, { cluster, org: opts.org, ns: opts.namespace, graceMs }),
+      );
+      if (opts.json) printJson(report);
+      else for (const line of describeRepair(report)) printLine(line);
+    });
+}
