@@ -1,0 +1,71 @@
+// Two clusters' workers on one task queue (an ordinary deployment mistake): each
+// job is done by its own cluster's workers only, and an activity handed a job of
+// another cluster refuses it before touching anything.
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { MigrationClient } from '../client';
+import { activitiesOf, filesOn, makeCluster, seedShard, type TestCluster } from './support/fixtures';
+import { suite } from './support/root-hooks';
+import { startWorkerProcess, type WorkerProcess } from './support/worker-process';
+
+const SHARDS = Array.from({ length: 15 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+
+describe('one cluster per job', function () {
+  this.timeout(240_000);
+  let real: TestCluster;
+  let other: TestCluster;
+  let workers: WorkerProcess[] = [];
+
+  beforeEach(async () => {
+    // Same node names, same shard names, different catalogs and files.
+    [real, other] = [makeCluster({ nodes: ['node-a', 'node-b', 'node-c'] }), makeCluster({ nodes: ['node-a', 'node-b', 'node-c'] })];
+    for (const t of [real, other]) for (const ns of SHARDS) await seedShard(t, 'fleet', ns, 'node-a', 20);
+  });
+  afterEach(async () => {
+    await Promise.all(workers.map((w) => w.kill()));
+    workers = [];
+    real.close();
+    other.close();
+  });
+
+  it('two workers with different data roots on one task queue: every move happens in the cluster it was started for', async () => {
+    const taskQueue = `two-clusters-${randomUUID()}`;
+    const address = suite().server.address;
+    workers = await Promise.all([real, other].map((t) => startWorkerProcess({ address, dataRoot: t.root, taskQueue })));
+    const migrations = new MigrationClient(suite().client, taskQueue, undefined, real.cluster.catalog.clusterId);
+    const jobs = await Promise.all(SHARDS.map((ns) => migrations.migrate({ org: 'fleet', ns, to: 'node-c' })));
+    for (const job of jobs) {
+      assert.equal(job.status, 'released', `${job.ns}: ${job.error}`);
+      assert.equal(job.cluster, real.cluster.catalog.clusterId);
+    }
+    for (const ns of SHARDS) {
+      const shard = real.cluster.catalog.shard('fleet', ns);
+      assert.deepEqual([ns, shard.owner, shard.jobId], [ns, 'node-c', null], 'the real catalog says node-c');
+      assert.deepEqual([ns, other.cluster.catalog.shard('fleet', ns).owner], [ns, 'node-a'], 'the other cluster is untouched');
+    }
+    assert.equal(filesOn(real, 'node-c').filter((f) => f.endsWith('.db')).length, SHARDS.length);
+    assert.deepEqual(filesOn(other, 'node-c'), [], 'nothing copied in the other cluster');
+    assert.equal(other.cluster.listShards().every((s) => s.lockedBy === null && s.rows === 20), true);
+  });
+
+  it('an activity handed another cluster’s job refuses it, naming both clusters, and changes nothing', async () => {
+    const activities = activitiesOf(other);
+    const env = new MockActivityEnvironment();
+    const theirs = real.cluster.catalog.clusterId;
+    const mine = other.cluster.catalog.clusterId;
+    const request = { org: 'fleet', ns: 's00', to: 'node-b', cluster: theirs };
+    await assert.rejects(env.run(activities.prepare, { jobId: 'stray-job', request }), (err: Error) => {
+      assert.equal(err.name, 'ApplicationFailure');
+      assert.match(err.message, new RegExp(`job stray-job is for cluster ${theirs}, but this worker serves cluster ${mine} .*not acting`));
+      return true;
+    });
+    const ref = { jobId: 'stray-job', org: 'fleet', ns: 's00', from: 'node-a', to: 'node-b', mode: 'offline' as const, cluster: theirs };
+    for (const phase of [activities.lock, activities.checkpointAndCopy, activities.unlock, activities.rollback]) {
+      await assert.rejects(env.run(phase, ref), /not acting, so a worker of that cluster can take it/);
+    }
+    const shard = other.cluster.listShards()[0];
+    assert.deepEqual([shard.owner, shard.lockedBy, other.cluster.catalog.shard('fleet', 's00').jobId], ['node-a', null, null]);
+    assert.deepEqual(filesOn(other, 'node-b'), []);
+  });
+});
