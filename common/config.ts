@@ -1,4 +1,4 @@
-// Settings read from the environment (SPEC): where the cluster lives and which task
+// Settings read from the environment (docs/CONTRACT.md): where the cluster lives and which task
 // queue the migrations use. Node-only: the workflow bundle never imports this.
 import * as path from 'node:path';
 import { DEFAULT_TASK_QUEUE } from './names';

@@ -1,4 +1,4 @@
-// The Job is the operator-visible record of one migration (SPEC "Job"). It lives in
+// The Job is the operator-visible record of one migration (docs/CONTRACT.md "The Job"). It lives in
 // workflow state and travels as JSON, so this module stays free of Node imports:
 // the workflow bundle imports it.
 

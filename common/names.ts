@@ -1,4 +1,4 @@
-// Names that operators, scripts and the Temporal CLI rely on (SPEC): they never change.
+// Names that operators, scripts and the Temporal CLI rely on (docs/CONTRACT.md): they never change.
 export const WORKFLOW_TYPE = 'migrateShard';
 export const DEFAULT_TASK_QUEUE = 'shard-migration';
 export const STATUS_QUERY = 'status';

@@ -1,4 +1,4 @@
-// Proves SPEC invariant 2 for a load run: every acknowledged write is on the shard's
+// Proves docs/CONTRACT.md invariant 2 for a load run: every acknowledged write is on the shard's
 // final owner, and no refused write was applied. Two views of the owner are used:
 // its `changes` history (each applied frame's seq and task, carried along by every
 // move) and its final rows.

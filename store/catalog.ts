@@ -1,7 +1,7 @@
 // The catalog records the cluster's nodes, its shards and which node owns each
 // shard. The owner column is the single source of truth for "who owns a shard";
 // flipping it is the commit point of a migration. `job_id` is the claim that keeps
-// two migrations of one shard from running at once (SPEC invariant 6); the claim also
+// two migrations of one shard from running at once (docs/CONTRACT.md invariant 6); the claim also
 // records the route and when it was taken, so a job that ended without cleaning up
 // can be reconciled from the catalog alone. The cluster's id, made once when the
 // catalog is created, keeps a worker from acting on another cluster's jobs.
@@ -66,7 +66,7 @@ const SHARD_COLUMNS = 'org, ns, owner, job_id AS jobId';
 
 export class Catalog {
   readonly db: Database.Database;
-  /** This cluster's identity (SPEC: one cluster per job). */
+  /** This cluster's identity (docs/CONTRACT.md: task queues and workers). */
   readonly clusterId: string;
 
   constructor(readonly file: string) {

@@ -1,6 +1,6 @@
 // One shard = one SQLite file in WAL mode. The file carries its own state row
 // (seq, lock, live/moved) so every write can check, inside its own transaction,
-// that this file may still accept it (SPEC invariants 1 and 3).
+// that this file may still accept it (docs/CONTRACT.md invariants 1 and 3).
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import { ErrorType, TasksdError } from '../common/errors';

@@ -1,5 +1,5 @@
 // Online moves under load: writer processes (loadgen/) put steadily through the real
-// store while shards move, and loadgen's checker proves SPEC invariant 2 afterwards
+// store while shards move, and loadgen's checker proves docs/CONTRACT.md invariant 2 afterwards
 // (every acknowledged write on the final owner, nothing refused applied). Crashes
 // use real worker processes and SIGKILL, as in crash.test.ts.
 import { strict as assert } from 'node:assert';

@@ -3,7 +3,7 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Job } from '../common/job';
 import { STATUS_QUERY } from '../common/names';
 
-/** The Job as it stands now (SPEC: the `status` query). */
+/** The Job as it stands now (docs/CONTRACT.md: the `status` query). */
 export const statusQuery = defineQuery<Job>(STATUS_QUERY);
 
 /**
