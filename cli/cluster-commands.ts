@@ -1,6 +1,6 @@
 // Commands over the catalog: nodes and shards.
 import type { Command } from 'commander';
-import type { ShardSummary } from '../store/cluster';
+import type { ShardListing } from '../store/cluster';
 import { withCluster } from './context';
 import { addShard, id, type JsonFlag, type ShardFlags } from './options';
 import { formatBytes, printJson, printLine, printTable } from './output';
@@ -36,14 +36,22 @@ export function registerClusterCommands(program: Command): void {
     });
 
   program.command('shards')
-    .description('list shards: owner, locked-by, seq, size, rows')
+    .description('list shards: owner, claimed-by, locked-by, seq, size, rows (or why its file cannot be read)')
     .action(async (opts: JsonFlag) => {
       const shards = await withCluster((cluster) => cluster.listShards());
       if (opts.json) return printJson(shards);
-      printTable(['shard', 'owner', 'locked by', 'seq', 'size', 'rows'], shards.map(shardRow), 'no shards yet: create one with "tasksd shard create"');
+      // The error column appears only when some shard's file cannot be read.
+      const withErrors = shards.some((s) => 'error' in s);
+      printTable(
+        ['shard', 'owner', 'claimed by', 'locked by', 'seq', 'size', 'rows', ...(withErrors ? ['error'] : [])],
+        shards.map((s) => shardRow(s, withErrors)),
+        'no shards yet: create one with "tasksd shard create"',
+      );
     });
 }
 
-function shardRow(s: ShardSummary): Array<string | number> {
-  return [`${s.org}/${s.ns}`, s.owner, s.lockedBy ?? '-', s.seq, formatBytes(s.bytes), s.rows];
+function shardRow(s: ShardListing, withErrors: boolean): Array<string | number> {
+  const head = [`${s.org}/${s.ns}`, s.owner, s.claimedBy ?? '-'];
+  if ('error' in s) return [...head, '?', '?', s.bytes === null ? '-' : formatBytes(s.bytes), '?', s.error];
+  return [...head, s.lockedBy ?? '-', s.seq, formatBytes(s.bytes), s.rows, ...(withErrors ? ['-'] : [])];
 }

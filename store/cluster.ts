@@ -20,10 +20,28 @@ export interface ShardSummary {
   ns: string;
   owner: string;
   lockedBy: string | null;
+  /** The catalog's claim: the job moving the shard, locked or not (an online copy, a stranded claim). */
+  claimedBy: string | null;
   seq: number;
   bytes: number;
   rows: number;
 }
+
+/** A listed shard whose file could not be read: the catalog's view, and why the file cannot be read. */
+export interface UnreadableShard {
+  org: string;
+  ns: string;
+  owner: string;
+  lockedBy: null;
+  claimedBy: string | null;
+  seq: null;
+  /** What is on disk (main file + WAL), or null when the file is gone. */
+  bytes: number | null;
+  rows: null;
+  error: string;
+}
+
+export type ShardListing = ShardSummary | UnreadableShard;
 
 export class Cluster {
   readonly catalog: Catalog;
@@ -106,13 +124,48 @@ export class Cluster {
     try {
       const state = readState(db);
       const bytes = (fileSize(file) ?? 0) + (fileSize(`${file}-wal`) ?? 0);
-      return { org: shard.org, ns: shard.ns, owner: shard.owner, lockedBy: state.lockedBy, seq: state.seq, bytes, rows: state.rows };
+      return {
+        org: shard.org,
+        ns: shard.ns,
+        owner: shard.owner,
+        lockedBy: state.lockedBy,
+        claimedBy: shard.jobId,
+        seq: state.seq,
+        bytes,
+        rows: state.rows,
+      };
     } finally {
       db.close();
     }
   }
 
-  listShards(): ShardSummary[] {
-    return this.catalog.listShards().map((shard) => this.summarize(shard));
+  /** Every shard; one whose file is missing or damaged is listed with its error, not fatal to the rest. */
+  listShards(): ShardListing[] {
+    return this.catalog.listShards().map((shard) => {
+      try {
+        return this.summarize(shard);
+      } catch (err) {
+        return this.unreadable(shard, err);
+      }
+    });
+  }
+
+  private unreadable(shard: ShardRecord, err: unknown): UnreadableShard {
+    const node = this.catalog.findNode(shard.owner);
+    const file = node && shardFile(node.dir, shard.org, shard.ns);
+    const size = file ? fileSize(file) : undefined;
+    // Our own errors name the file already; SQLite's ("file is not a database") do not.
+    const reason = err instanceof TasksdError || !file ? (err as Error).message : `shard file ${file} cannot be read: ${(err as Error).message}`;
+    return {
+      org: shard.org,
+      ns: shard.ns,
+      owner: shard.owner,
+      lockedBy: null,
+      claimedBy: shard.jobId,
+      seq: null,
+      bytes: size === undefined ? null : size + (fileSize(`${file}-wal`) ?? 0),
+      rows: null,
+      error: node ? `${reason}; restore it from a backup` : reason,
+    };
   }
 }

@@ -30,7 +30,7 @@ describe('store and local replicator', () => {
     assert.deepEqual([first.seq, second.seq, third.seq], [1, 2, 3]);
     assert.equal(t.cluster.getTask('acme', 'default', 'a'), undefined);
     const [shard] = t.cluster.listShards();
-    assert.deepEqual({ ...shard, bytes: undefined }, { org: 'acme', ns: 'default', owner: 'node-a', lockedBy: null, seq: 3, rows: 0, bytes: undefined });
+    assert.deepEqual({ ...shard, bytes: undefined }, { org: 'acme', ns: 'default', owner: 'node-a', lockedBy: null, claimedBy: null, seq: 3, rows: 0, bytes: undefined });
   });
 
   it('refuses writes while locked, applies nothing refused, and accepts them again after unlock', async () => {
