@@ -60,7 +60,13 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
     async checkpointAndCopy(job: JobRef): Promise<CopyResult> {
       const ctx = Context.current();
       const previous = ctx.info.heartbeatDetails as CopyHeartbeat | undefined;
-      let last: CopyHeartbeat | undefined = previous;
+      // Progress carries over to a retry; what the last attempt was waiting for does not.
+      let last: CopyHeartbeat | undefined = previous && { bytesCopied: previous.bytesCopied, totalBytes: previous.totalBytes };
+      const onWait = (waiting: string | undefined) => {
+        if (waiting && !last?.waiting) ctx.log.warn(`copy of ${job.org}/${job.ns} waiting: ${waiting}`, { jobId: job.jobId });
+        const { bytesCopied = 0, totalBytes = 0 } = last ?? {};
+        ctx.heartbeat((last = waiting ? { bytesCopied, totalBytes, waiting } : { bytesCopied, totalBytes }) satisfies CopyHeartbeat);
+      };
       try {
         const copying = copyShard({
           org: job.org,
@@ -79,6 +85,7 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
             bytesPerSecond: hooks.copyBytesPerSecond,
             beforeWrite: hooks.failCopyWith ? failWrites(hooks.failCopyWith) : undefined,
           },
+          onWait,
           afterCopy: hooks.corruptCopy ? flipOneByte : undefined,
         });
         return await heartbeatWhile(copying, () => last); // verification and fsync report no progress of their own
@@ -151,7 +158,7 @@ function failWrites(code: string) {
  * occurrence is flipped: a stale copy of the row in free space would otherwise take
  * the hit and leave the live row intact.
  */
-function flipOneByte(file: string): void {
+export function flipOneByte(file: string): void {
   const probe = openShardFile(file, { readonly: true });
   const row = probe.prepare('SELECT title FROM tasks ORDER BY id LIMIT 1').get() as { title: string } | undefined;
   probe.close();

@@ -10,9 +10,11 @@ import { ErrorType, TasksdError } from '../common/errors';
 import { fileSize, fsyncDir, fsyncFile, removeDatabaseFiles } from './durable-fs';
 import { incomingFile, shardFile } from './layout';
 import { copyInChunks, type CopyOptions } from './copy';
+import { checkpointFully, type CheckpointOptions } from './checkpoint';
 import { openShardFile, readState, type ShardDb } from './shard-file';
 import { sameContent, storedFingerprint } from './verify';
-import { structuralProblems, verifyContent } from './sqlite-thread';
+import { verifyContent } from './sqlite-thread';
+import { blameFailedCopy } from './copy-blame';
 
 export interface ShardCopyRequest {
   org: string;
@@ -22,6 +24,8 @@ export interface ShardCopyRequest {
   destDir: string;
   mode: 'offline' | 'online';
   copy?: CopyOptions;
+  /** Told what the copy waits for (a reader blocking the checkpoint), then undefined once through. */
+  onWait?: (waiting: string | undefined) => void;
   /** Test hook: runs on the incoming file after the bytes are copied, before verification. */
   afterCopy?: (incoming: string) => void;
 }
@@ -49,12 +53,12 @@ export async function copyShard(req: ShardCopyRequest): Promise<ShardCopyResult>
       if (state.lockedBy !== req.jobId) {
         throw new TasksdError(ErrorType.ShardLocked, `shard ${req.org}/${req.ns} is not locked by job ${req.jobId}; an offline copy needs the barrier`);
       }
-      checkpointFully(source, req.sourceFile);
+      await checkpointFully(source, req.sourceFile, checkpointOptions(req));
       const { seq, rows } = storedFingerprint(source);
       expected = { seq, rows };
       bytes = await copyInChunks(req.sourceFile, incoming, req.copy);
     } else {
-      expected = beginSnapshot(source, req.sourceFile);
+      expected = await beginSnapshot(source, req);
       try {
         // The snapshot dies with this connection, so a retried online copy starts over.
         bytes = await copyInChunks(req.sourceFile, incoming, { ...req.copy, resumeFrom: 0 });
@@ -67,7 +71,9 @@ export async function copyShard(req: ShardCopyRequest): Promise<ShardCopyResult>
   } catch (err) {
     // A failed or cancelled copy leaves nothing behind on the destination.
     removeDatabaseFiles(incoming);
-    if (err instanceof TasksdError && err.type === ErrorType.VerificationFailed) await blameSourceIfCorrupt(req);
+    if (err instanceof TasksdError && err.type === ErrorType.VerificationFailed) {
+      throw await blameFailedCopy(err, { ...req, signal: req.copy?.signal });
+    }
     throw err;
   } finally {
     source.close();
@@ -92,21 +98,14 @@ function alreadyInstalled(finalPath: string, jobId: string): ShardCopyResult | u
   }
 }
 
-/** Moves every WAL frame into the main file so the main file alone is the shard. */
-function checkpointFully(db: ShardDb, file: string): void {
-  const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
-  if (result.busy !== 0 || (fileSize(`${file}-wal`) ?? 0) !== 0) {
-    throw new Error(`could not checkpoint ${file} (busy=${result.busy}); a reader is holding the WAL, will retry`);
-  }
-}
-
 /**
  * Opens a read transaction on an empty WAL. While it stays open SQLite cannot
  * checkpoint into the main file, so the main file is a frozen, consistent snapshot.
  */
-function beginSnapshot(db: ShardDb, file: string): { seq: number; rows: number } {
+async function beginSnapshot(db: ShardDb, req: ShardCopyRequest): Promise<{ seq: number; rows: number }> {
+  const file = req.sourceFile;
   for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    await checkpointFully(db, file, checkpointOptions(req));
     db.exec('BEGIN');
     const { seq, rows } = readState(db);
     const snapshot = { seq, rows };
@@ -114,6 +113,10 @@ function beginSnapshot(db: ShardDb, file: string): { seq: number; rows: number }
     db.exec('COMMIT');
   }
   throw new Error(`could not take a snapshot of ${file}: writers kept the WAL busy for ${SNAPSHOT_ATTEMPTS} attempts, will retry`);
+}
+
+function checkpointOptions(req: ShardCopyRequest): CheckpointOptions {
+  return { onWait: req.onWait, signal: req.copy?.signal };
 }
 
 async function install(incoming: string, finalPath: string, req: ShardCopyRequest, expected: { seq: number; rows: number }): Promise<void> {
@@ -138,17 +141,6 @@ async function install(incoming: string, finalPath: string, req: ShardCopyReques
   req.copy?.signal?.throwIfAborted(); // a cancelled job's rollback may already be running: do not install
   fs.renameSync(incoming, finalPath);
   fsyncDir(path.dirname(finalPath)); // the rename itself survives a power loss
-}
-
-async function blameSourceIfCorrupt(req: ShardCopyRequest): Promise<void> {
-  const problems = await structuralProblems(req.sourceFile);
-  if (problems.length > 0) {
-    throw new TasksdError(
-      ErrorType.SourceCorrupt,
-      `source shard ${req.org}/${req.ns} at ${req.sourceFile} fails PRAGMA quick_check (${problems.slice(0, 3).join('; ')}); ` +
-        'refusing to copy a damaged shard, restore it from a backup first',
-    );
-  }
 }
 
 /** Removes everything this job may have put on the destination node. */

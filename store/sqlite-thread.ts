@@ -45,26 +45,37 @@ export async function structuralProblems(file: string, signal?: AbortSignal): Pr
   return result.length === 1 && result[0] === 'ok' ? [] : result;
 }
 
-/**
- * Proves a file's rows add up to what its state row claims: quick_check and a full
- * content scan, in parallel. Throws VerificationFailed naming what is wrong.
- */
-export async function verifyContent(file: string, what: string, signal?: AbortSignal): Promise<ContentScan> {
+/** What is wrong with a file on its own terms: its structure, or rows that do not add up to its state row. */
+export type Damage = { kind: 'structure'; problems: string[] } | { kind: 'content'; scan: ContentScan };
+
+/** quick_check and a full content scan, in parallel: the scan when the file is sound, else its damage. */
+export async function inspectFile(file: string, signal?: AbortSignal): Promise<{ scan: ContentScan; damage?: undefined } | { damage: Damage }> {
   const [problems, scan] = await Promise.allSettled([
     structuralProblems(file, signal),
     runInThread<ContentScan>(file, 'contentSum', signal),
   ]);
   if (problems.status === 'rejected') throw problems.reason;
-  if (problems.value.length > 0) {
-    throw new TasksdError(ErrorType.VerificationFailed, `${what} fails PRAGMA quick_check: ${problems.value.slice(0, 3).join('; ')}`);
-  }
+  if (problems.value.length > 0) return { damage: { kind: 'structure', problems: problems.value } };
   if (scan.status === 'rejected') throw scan.reason;
   const { rows, storedRows, sum, storedSum } = scan.value;
-  if (rows !== storedRows || sum !== storedSum) {
-    throw new TasksdError(
-      ErrorType.VerificationFailed,
-      `${what} does not match the source: ${rows} rows with content checksum ${sum}, the source had ${storedRows} rows with ${storedSum}`,
-    );
+  if (rows !== storedRows || sum !== storedSum) return { damage: { kind: 'content', scan: scan.value } };
+  return { scan: scan.value };
+}
+
+/**
+ * Proves a copy's rows add up to what its state row (the source's, copied) claims.
+ * Throws VerificationFailed naming what is wrong.
+ */
+export async function verifyContent(file: string, what: string, signal?: AbortSignal): Promise<ContentScan> {
+  const inspected = await inspectFile(file, signal);
+  if (!inspected.damage) return inspected.scan;
+  const { damage } = inspected;
+  if (damage.kind === 'structure') {
+    throw new TasksdError(ErrorType.VerificationFailed, `${what} fails PRAGMA quick_check: ${damage.problems.slice(0, 3).join('; ')}`);
   }
-  return scan.value;
+  const { rows, storedRows, sum, storedSum } = damage.scan;
+  throw new TasksdError(
+    ErrorType.VerificationFailed,
+    `${what} does not match the source: ${rows} rows with content checksum ${sum}, the source had ${storedRows} rows with ${storedSum}`,
+  );
 }
