@@ -33,7 +33,7 @@ function seconds(value: string | undefined, fallback: number, name: string): num
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed <= 0 || parsed > 86_400) {
-    throw new Error(`${name}=${JSON.stringify(value.slice(0, 40))} is not valid: give a number of seconds between 0 and 86400`);
+    throw new Error(`${name}=${JSON.stringify(value.slice(0, 40))} is not valid: give a number of seconds above 0 and at most 86400`);
   }
   return parsed;
 }

@@ -68,7 +68,7 @@ describe('hostile input', () => {
 
   it('parseMigrationRequest returns only well-formed requests, refusing the rest cleanly', () => {
     const request = fc.record(
-      { org: hostileValue, ns: hostileValue, to: hostileValue, mode: hostileValue, maxPauseMs: fc.oneof(fc.integer(), fc.double(), hostileValue) },
+      { org: hostileValue, ns: hostileValue, to: hostileValue, mode: hostileValue, maxPauseMs: fc.oneof(fc.integer(), fc.double(), hostileValue), cluster: hostileValue },
       { requiredKeys: [] },
     );
     const input = fc.oneof(
@@ -86,8 +86,8 @@ describe('hostile input', () => {
         } catch (err) {
           return assertCleanRefusal(err);
         }
-        for (const id of [valid.org, valid.ns, valid.to]) assert.match(id, ID_PATTERN);
-        assert.ok(Object.keys(valid).every((k) => ['org', 'ns', 'to', 'mode', 'maxPauseMs'].includes(k)));
+        for (const id of [valid.org, valid.ns, valid.to, valid.cluster ?? 'absent']) assert.match(id, ID_PATTERN);
+        assert.ok(Object.keys(valid).every((k) => ['org', 'ns', 'to', 'mode', 'maxPauseMs', 'cluster'].includes(k)));
         assert.ok(valid.mode === undefined || valid.mode === 'offline' || valid.mode === 'online');
         return true;
       }),
