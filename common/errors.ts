@@ -19,6 +19,8 @@ export const ErrorType = {
   PauseBudgetExceeded: 'PauseBudgetExceeded',
   /** A task reached a worker of another cluster: retried, so one of the right cluster takes it. */
   WrongCluster: 'WrongCluster',
+  /** The catalog does not answer (PostgreSQL down or restarting): retried while it comes back. */
+  CatalogUnavailable: 'CatalogUnavailable',
   /** Only ever a failed job's errorType: an operator cancelled it and it rolled back. */
   Cancelled: 'Cancelled',
 } as const;
@@ -26,7 +28,7 @@ export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
 /** Retrying cannot fix these: the workflow fails the job and rolls back at once. */
 export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(ErrorType).filter(
-  (t) => t !== ErrorType.ShardLocked && t !== ErrorType.WrongCluster,
+  (t) => t !== ErrorType.ShardLocked && t !== ErrorType.WrongCluster && t !== ErrorType.CatalogUnavailable,
 );
 
 /** A domain error with a stable type; activities turn it into a non-retryable failure. */

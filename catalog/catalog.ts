@@ -1,0 +1,83 @@
+// The catalog: the cluster's nodes, its shards, which node owns each shard at which
+// ownership epoch, and the claims that keep two moves of one shard apart. The owner
+// column is the single source of truth for "who owns a shard"; flipping it is the
+// commit point of a move. Two drivers implement this one interface (sqlite.ts, the
+// embedded default; postgres.ts, for clusters of several machines), with the same
+// semantics; nothing above this folder constructs a driver (open.ts picks one).
+import type { ErrorTypeName } from '../common/errors';
+
+export interface NodeRecord {
+  id: string;
+  dir: string;
+}
+
+export interface ShardRecord {
+  org: string;
+  ns: string;
+  owner: string;
+  /** The job that claims the shard (a move in progress), or null. */
+  jobId: string | null;
+  /** Bumped by every owner flip: a file handed over at epoch N is the owner's only while the catalog says N. */
+  epoch: number;
+}
+
+/** A shard held by a job: where the job was moving it and since when (ISO time). */
+export interface ClaimRecord extends ShardRecord {
+  jobId: string;
+  /** Null only for claims taken before routes were recorded. */
+  from: string | null;
+  to: string | null;
+  claimedAt: string | null;
+}
+
+export interface ClaimRoute {
+  from: string;
+  to: string;
+}
+
+export interface Catalog {
+  /** This cluster's identity, made once when the catalog is created. */
+  readonly clusterId: string;
+  /** Where the catalog lives, for messages: a file path, or a URL without its password. */
+  readonly location: string;
+  close(): Promise<void>;
+
+  addNode(id: string, dir: string): Promise<NodeRecord>;
+  findNode(id: string): Promise<NodeRecord | undefined>;
+  /** The node, or UnknownNode. */
+  node(id: string): Promise<NodeRecord>;
+  listNodes(): Promise<NodeRecord[]>;
+
+  findShard(org: string, ns: string): Promise<ShardRecord | undefined>;
+  /** The shard, or UnknownShard. */
+  shard(org: string, ns: string): Promise<ShardRecord>;
+  listShards(): Promise<ShardRecord[]>;
+  /** A new shard at epoch 1; ShardExists if it is there. */
+  insertShard(org: string, ns: string, owner: string): Promise<void>;
+  /** Removes a shard row that was just inserted (its file could not be made durable). */
+  deleteShard(org: string, ns: string): Promise<void>;
+
+  /** Every shard a job holds, oldest claim first. */
+  listClaims(): Promise<ClaimRecord[]>;
+  /**
+   * Claims the shard for one move: idempotent for the same job, refused (ShardBusy,
+   * naming the holder) while another job holds it. The route is recorded by the claim
+   * that takes the shard.
+   */
+  claim(org: string, ns: string, jobId: string, route?: ClaimRoute): Promise<ShardRecord>;
+  /** Drops the claim if `jobId` holds it; a no-op otherwise. */
+  release(org: string, ns: string, jobId: string): Promise<void>;
+  /**
+   * The commit point of a move, one compare-and-set: ownership passes from `from` to
+   * `to` only while `from` owns the shard and `jobId` claims it, and the epoch goes up
+   * by one. Returns the new epoch, or null when the condition did not hold (a stale,
+   * repeated or foreign flip), in which case nothing changed.
+   */
+  flipOwner(org: string, ns: string, from: string, to: string, jobId: string): Promise<number | null>;
+}
+
+/** Catalog errors carry a domain type so activities and the CLI report them like any other. */
+export interface CatalogErrorShape {
+  type: ErrorTypeName;
+  message: string;
+}

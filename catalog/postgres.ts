@@ -1,0 +1,251 @@
+// The PostgreSQL catalog driver (TASKSD_CATALOG=postgres://…, any libpq URL with
+// sslmode and friends): for clusters whose processes share no disk. Same semantics as
+// the SQLite driver; every change that reads before it writes is one transaction with
+// the row locked (SELECT … FOR UPDATE), and the owner flip is one conditional UPDATE.
+//
+// The schema is created and upgraded on first use under a transaction-scoped advisory
+// lock, so processes starting at once never race it; its version is recorded.
+//
+// While the server is away (stopped, restarting, a cut link) a call waits for it,
+// telling `onWait` what it waits for, up to `maxWaitMs`; then it fails retryably.
+// Opening never waits: a bad URL, unknown database or refused password fails at once.
+import { Pool, type PoolClient, type QueryResultRow } from 'pg';
+import { ErrorType, TasksdError } from '../common/errors';
+import type { Catalog, ClaimRecord, ClaimRoute, NodeRecord, ShardRecord } from './catalog';
+import { isTransient, openFailure, redactUrl, stillUnavailable } from './postgres-errors';
+import { newClusterId, SCHEMA_VERSION, shardBusy, unknownNode, unknownShard } from './rules';
+
+export interface PostgresOptions {
+  /** Told, about once per attempt, what a call waits for while the server is away. */
+  onWait?: (message: string) => void;
+  /** How long a call waits for the server before failing retryably (default 5 minutes). */
+  maxWaitMs?: number;
+  poolSize?: number;
+}
+
+/** Any constant: serialises schema upgrades across every process using this database. */
+const SCHEMA_LOCK = 0x7a5d_c47a;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS tasksd_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS tasksd_nodes (
+    id TEXT PRIMARY KEY,
+    dir TEXT NOT NULL UNIQUE,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  );
+  CREATE TABLE IF NOT EXISTS tasksd_shards (
+    org TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    owner TEXT NOT NULL REFERENCES tasksd_nodes(id),
+    epoch INTEGER NOT NULL DEFAULT 1,
+    job_id TEXT,
+    claim_from TEXT,
+    claim_to TEXT,
+    claimed_at TIMESTAMPTZ,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (org, ns)
+  );
+`;
+const SHARD = 'org, ns, owner, job_id AS "jobId", epoch';
+const CLAIM = `${SHARD}, claim_from AS "from", claim_to AS "to", claimed_at AS "claimedAt"`;
+
+type Queryable = Pick<PoolClient, 'query'>;
+
+export class PostgresCatalog implements Catalog {
+  private constructor(
+    private readonly pool: Pool,
+    readonly location: string,
+    readonly clusterId: string,
+    private readonly options: PostgresOptions,
+  ) {}
+
+  static async open(url: string, options: PostgresOptions = {}): Promise<PostgresCatalog> {
+    const location = redactUrl(url);
+    let pool: Pool;
+    try {
+      pool = new Pool({ connectionString: url, max: options.poolSize ?? 4, connectionTimeoutMillis: 5000 });
+    } catch (err) {
+      throw openFailure(location, err);
+    }
+    // An idle client whose server went away emits 'error'; the next query reports it.
+    pool.on('error', () => {});
+    try {
+      const clusterId = await inTransaction(pool, (client) => upgrade(client));
+      return new PostgresCatalog(pool, location, clusterId, options);
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err instanceof TasksdError ? err : openFailure(location, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  async addNode(id: string, dir: string): Promise<NodeRecord> {
+    return this.transaction(async (db) => {
+      if ((await db.query('SELECT 1 FROM tasksd_nodes WHERE id = $1', [id])).rowCount) {
+        throw new TasksdError(ErrorType.NodeExists, `node ${id} already exists`);
+      }
+      const taken = await db.query<{ id: string }>('SELECT id FROM tasksd_nodes WHERE dir = $1', [dir]);
+      if (taken.rows[0]) throw new TasksdError(ErrorType.NodeExists, `directory ${dir} already belongs to node ${taken.rows[0].id}`);
+      await db.query('INSERT INTO tasksd_nodes (id, dir) VALUES ($1, $2)', [id, dir]);
+      return { id, dir };
+    });
+  }
+
+  async findNode(id: string): Promise<NodeRecord | undefined> {
+    return (await this.rows<NodeRecord>('SELECT id, dir FROM tasksd_nodes WHERE id = $1', [id]))[0];
+  }
+
+  async node(id: string): Promise<NodeRecord> {
+    return (await this.findNode(id)) ?? Promise.reject(unknownNode(id));
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return this.rows<NodeRecord>('SELECT id, dir FROM tasksd_nodes ORDER BY id');
+  }
+
+  async findShard(org: string, ns: string): Promise<ShardRecord | undefined> {
+    return (await this.rows<ShardRecord>(`SELECT ${SHARD} FROM tasksd_shards WHERE org = $1 AND ns = $2`, [org, ns]))[0];
+  }
+
+  async shard(org: string, ns: string): Promise<ShardRecord> {
+    return (await this.findShard(org, ns)) ?? Promise.reject(unknownShard(org, ns));
+  }
+
+  async listShards(): Promise<ShardRecord[]> {
+    return this.rows<ShardRecord>(`SELECT ${SHARD} FROM tasksd_shards ORDER BY org, ns`);
+  }
+
+  async insertShard(org: string, ns: string, owner: string): Promise<void> {
+    try {
+      await this.rows('INSERT INTO tasksd_shards (org, ns, owner) VALUES ($1, $2, $3)', [org, ns, owner]);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new TasksdError(ErrorType.ShardExists, `shard ${org}/${ns} already exists`);
+      throw err;
+    }
+  }
+
+  async deleteShard(org: string, ns: string): Promise<void> {
+    await this.rows('DELETE FROM tasksd_shards WHERE org = $1 AND ns = $2', [org, ns]);
+  }
+
+  async listClaims(): Promise<ClaimRecord[]> {
+    const rows = await this.rows<ClaimRecord & { claimedAt: Date | null }>(
+      `SELECT ${CLAIM} FROM tasksd_shards WHERE job_id IS NOT NULL ORDER BY claimed_at, org, ns`,
+    );
+    return rows.map((row) => ({ ...row, claimedAt: row.claimedAt ? row.claimedAt.toISOString() : null }));
+  }
+
+  async claim(org: string, ns: string, jobId: string, route?: ClaimRoute): Promise<ShardRecord> {
+    return this.transaction(async (db) => {
+      const shard = (await db.query<ShardRecord>(`SELECT ${SHARD} FROM tasksd_shards WHERE org = $1 AND ns = $2 FOR UPDATE`, [org, ns])).rows[0];
+      if (!shard) throw unknownShard(org, ns);
+      if (shard.jobId && shard.jobId !== jobId) throw shardBusy(org, ns, shard.jobId);
+      if (shard.jobId !== jobId) {
+        await db.query('UPDATE tasksd_shards SET job_id = $3, claim_from = $4, claim_to = $5, claimed_at = now() WHERE org = $1 AND ns = $2', [
+          org,
+          ns,
+          jobId,
+          route?.from ?? null,
+          route?.to ?? null,
+        ]);
+      } else if (route) {
+        await db.query('UPDATE tasksd_shards SET claim_from = $3, claim_to = $4 WHERE org = $1 AND ns = $2 AND claim_to IS NULL', [
+          org,
+          ns,
+          route.from,
+          route.to,
+        ]);
+      }
+      return { ...shard, jobId };
+    });
+  }
+
+  async release(org: string, ns: string, jobId: string): Promise<void> {
+    await this.rows(
+      'UPDATE tasksd_shards SET job_id = NULL, claim_from = NULL, claim_to = NULL, claimed_at = NULL WHERE org = $1 AND ns = $2 AND job_id = $3',
+      [org, ns, jobId],
+    );
+  }
+
+  async flipOwner(org: string, ns: string, from: string, to: string, jobId: string): Promise<number | null> {
+    const [flipped] = await this.rows<{ epoch: number }>(
+      'UPDATE tasksd_shards SET owner = $4, epoch = epoch + 1 WHERE org = $1 AND ns = $2 AND owner = $3 AND job_id = $5 RETURNING epoch',
+      [org, ns, from, to, jobId],
+    );
+    return flipped?.epoch ?? null;
+  }
+
+  /** One statement, waiting out a server that is away. */
+  private async rows<T extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.patiently(async () => (await this.pool.query<T>(sql, params)).rows);
+  }
+
+  private async transaction<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
+    return this.patiently(() => inTransaction(this.pool, fn));
+  }
+
+  /**
+   * Retries `fn` while the server is away, with backoff up to 5 s. A statement that
+   * failed with the connection may or may not have committed, so everything run here is
+   * idempotent or conditional (the flip's compare-and-set fails a second time, and its
+   * caller re-reads the owner).
+   */
+  private async patiently<T>(fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const maxWaitMs = this.options.maxWaitMs ?? 300_000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        const waited = Date.now() - started;
+        if (waited >= maxWaitMs) throw stillUnavailable(this.location, waited, err);
+        this.options.onWait?.(
+          `waiting for the catalog at ${this.location} (${(err as Error).message}); attempt ${attempt}, ${Math.round(waited / 1000)} s so far`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+}
+
+async function inTransaction<T>(pool: Pool, fn: (db: Queryable) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    broken = isTransient(err);
+    if (!broken) await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Creates or upgrades the schema and returns the cluster id; callers hold a transaction. */
+async function upgrade(db: Queryable): Promise<string> {
+  await db.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+  await db.query(SCHEMA);
+  await db.query(`INSERT INTO tasksd_meta (key, value) VALUES ('cluster_id', $1) ON CONFLICT (key) DO NOTHING`, [newClusterId()]);
+  const version = await db.query<{ value: string }>(`SELECT value FROM tasksd_meta WHERE key = 'schema_version'`);
+  const recorded = Number(version.rows[0]?.value ?? 0);
+  if (recorded > SCHEMA_VERSION) {
+    throw new TasksdError(
+      ErrorType.CatalogUnavailable,
+      `the catalog's schema is version ${recorded}, newer than this tasksd (${SCHEMA_VERSION}); upgrade tasksd`,
+    );
+  }
+  await db.query(
+    `INSERT INTO tasksd_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+    [String(SCHEMA_VERSION)],
+  );
+  const cluster = await db.query<{ value: string }>(`SELECT value FROM tasksd_meta WHERE key = 'cluster_id'`);
+  return cluster.rows[0].value;
+}

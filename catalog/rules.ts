@@ -1,0 +1,31 @@
+// What both catalog drivers share: the schema version, how a cluster id looks, and
+// the refusals, worded once so an operator sees the same line whichever store holds
+// the catalog.
+import { randomBytes } from 'node:crypto';
+import { ErrorType, TasksdError } from '../common/errors';
+
+/** v1 nodes and shards; v2 claims with their route and the cluster id; v3 ownership epochs. */
+export const SCHEMA_VERSION = 3;
+
+/** `c-` and 12 hex digits (common/names.ts relies on the shape). */
+export function newClusterId(): string {
+  return `c-${randomBytes(6).toString('hex')}`;
+}
+
+export function unknownNode(id: string): TasksdError {
+  return new TasksdError(ErrorType.UnknownNode, `unknown node ${id}: add it with "tasksd node add ${id}"`);
+}
+
+export function unknownShard(org: string, ns: string): TasksdError {
+  return new TasksdError(
+    ErrorType.UnknownShard,
+    `unknown shard ${org}/${ns}: create it with "tasksd shard create --org ${org} --namespace ${ns} --node <node>"`,
+  );
+}
+
+export function shardBusy(org: string, ns: string, holder: string): TasksdError {
+  return new TasksdError(
+    ErrorType.ShardBusy,
+    `shard ${org}/${ns} is already being migrated by job ${holder}; wait for it or cancel it with "tasksd cancel ${holder}"`,
+  );
+}
