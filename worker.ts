@@ -4,8 +4,9 @@
 // listening, it first brings up the embedded dev server.
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { heartbeatIfInActivity } from './activities/heartbeat';
 import { testHooksFromEnv } from './activities/test-hooks';
-import { dataRoot, reconcileGraceMs, reconcileIntervalMs, retainSource, taskQueue } from './common/config';
+import { reconcileGraceMs, reconcileIntervalMs, taskQueue } from './common/config';
 import { clusterTaskQueue } from './common/names';
 import { Cluster } from './store/cluster';
 import { LocalReplicator } from './store/local-replicator';
@@ -30,7 +31,12 @@ async function run(): Promise<void> {
       const added = await ensureSearchAttributes(clientConnection, target.namespace);
       if (added.length > 0) console.log(`tasksd worker: registered search attributes ${added.join(', ')}`);
       // Opened only once Temporal is known to be usable: a refused start leaves no catalog behind.
-      const cluster = new Cluster(dataRoot(), { retainSource: retainSource() });
+      const cluster = await Cluster.fromEnv({
+        onCatalogWait: (message) => {
+          console.warn(`tasksd worker: ${message}`);
+          heartbeatIfInActivity();
+        },
+      });
       try {
         const connection = await connectWorker(target);
         try {
@@ -46,14 +52,14 @@ async function run(): Promise<void> {
           const { workflowId: reconciler } = await ensureReconciler(client, taskQueue(), { cluster: clusterId, ...reconcile });
           console.log(
             `tasksd worker: serving task queues ${taskQueue()} and ${clusterTaskQueue(taskQueue(), clusterId)} on ${target.address} ` +
-              `(namespace ${target.namespace}), cluster ${clusterId}, data root ${cluster.dataRoot}; reconciler ${reconciler}`,
+              `(namespace ${target.namespace}), cluster ${clusterId}, catalog ${cluster.catalog.location}; reconciler ${reconciler}`,
           );
           await runWorkers(workers); // returns after SIGINT/SIGTERM once in-flight tasks are done
         } finally {
           await connection.close();
         }
       } finally {
-        cluster.close();
+        await cluster.close();
       }
     } finally {
       await clientConnection.close();

@@ -10,7 +10,7 @@ export function checkCluster(cluster: Cluster, jobId: string, wanted: string | u
   const mine = cluster.catalog.clusterId;
   if (wanted === undefined || wanted === mine) return;
   const message =
-    `job ${jobId} is for cluster ${wanted}, but this worker serves cluster ${mine} (catalog ${cluster.catalog.file}); ` +
+    `job ${jobId} is for cluster ${wanted}, but this worker serves cluster ${mine} (catalog ${cluster.catalog.location}); ` +
     'not acting, so a worker of that cluster can take it';
   Context.current().log.warn(message);
   throw new TasksdError(ErrorType.WrongCluster, message);

@@ -14,3 +14,18 @@ export async function heartbeatWhile<T>(work: Promise<T>, details: () => unknown
     clearInterval(timer);
   }
 }
+
+/**
+ * Keeps the current activity (if any) alive while something below it waits, such as a
+ * catalog call waiting for PostgreSQL to come back, without losing the progress the
+ * last attempt reported. Outside an activity it does nothing.
+ */
+export function heartbeatIfInActivity(): void {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return;
+  }
+  ctx.heartbeat(ctx.info.heartbeatDetails);
+}

@@ -17,8 +17,8 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
   const sourceFile = (job: JobRef) => cluster.fileOn(job.from, job.org, job.ns);
   const destFile = (job: JobRef) => cluster.fileOn(job.to, job.org, job.ns);
 
-  function withDest<T>(job: JobRef, fn: (dest: ShardDb) => T): T {
-    const dest = openShardFile(destFile(job));
+  async function withDest<T>(job: JobRef, fn: (dest: ShardDb) => T): Promise<T> {
+    const dest = openShardFile(await destFile(job));
     try {
       return fn(dest);
     } finally {
@@ -27,10 +27,11 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
   }
   const destSeq = (job: JobRef) => withDest(job, (dest) => readState(dest).seq);
 
-  function withBoth<T>(job: JobRef, fn: (source: ShardDb, dest: ShardDb) => T): T {
-    const source = openShardFile(sourceFile(job));
+  async function withBoth<T>(job: JobRef, fn: (source: ShardDb, dest: ShardDb) => T): Promise<T> {
+    const [sourcePath, destPath] = await Promise.all([sourceFile(job), destFile(job)]);
+    const source = openShardFile(sourcePath);
     try {
-      const dest = openShardFile(destFile(job));
+      const dest = openShardFile(destPath);
       try {
         return fn(source, dest);
       } finally {
@@ -46,12 +47,12 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
    * activities re-runs lock and replay after a crash during unlock: they must see that
    * the barrier is behind them, not lock the new owner.
    */
-  const handedOver = (job: JobRef) => cluster.catalog.shard(job.org, job.ns).owner === job.to;
+  const handedOver = async (job: JobRef) => (await cluster.catalog.shard(job.org, job.ns)).owner === job.to;
 
   return {
     /** Proposes the barrier; the shard refuses writes once it is accepted. */
     async lock(job: JobRef): Promise<LockResult> {
-      if (handedOver(job)) return { barrierSeq: destSeq(job), lockedAt: Date.now() };
+      if (await handedOver(job)) return { barrierSeq: await destSeq(job), lockedAt: Date.now() };
       const { seq } = await replicator.propose({ op: 'lock', org: job.org, ns: job.ns, jobId: job.jobId });
       return { barrierSeq: seq, lockedAt: Date.now() };
     },
@@ -72,8 +73,8 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
           org: job.org,
           ns: job.ns,
           jobId: job.jobId,
-          sourceFile: sourceFile(job),
-          destDir: cluster.catalog.node(job.to).dir,
+          sourceFile: await sourceFile(job),
+          destDir: (await cluster.catalog.node(job.to)).dir,
           mode: job.mode,
           copy: {
             resumeFrom: previous?.bytesCopied ?? 0,
@@ -97,7 +98,7 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
     /** Online only: replays the backlog while the shard stays writable, and measures it. */
     async catchUp(job: JobRef): Promise<CatchUpResult> {
       const opened = performance.now();
-      const pass = withBoth(job, (source, dest) => {
+      const pass = await withBoth(job, (source, dest) => {
         const started = performance.now();
         const { frames, seq } = replayChanges(source, dest);
         const elapsed = performance.now() - started;
@@ -113,7 +114,8 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
      * cut-over: destination and source must agree on seq, rows and content checksum.
      */
     async replay(job: JobRef): Promise<ReplayResult> {
-      if (handedOver(job)) return withDest(job, (dest) => ({ frames: 0, ...storedFingerprint(dest) }));
+      if (await handedOver(job)) return withDest(job, (dest) => ({ frames: 0, ...storedFingerprint(dest) }));
+      const destPath = await destFile(job);
       return withBoth(job, (source, dest) => {
         if (readState(source).lockedBy !== job.jobId) {
           throw new TasksdError(ErrorType.ShardLocked, `shard ${job.org}/${job.ns} is not locked by job ${job.jobId}; replay needs the barrier`);
@@ -123,7 +125,7 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
         // installed, and replay keeps that checksum exact; so equal stored values here
         // mean equal content, checked in O(1) inside the write pause.
         const actual = storedFingerprint(dest);
-        sameContent(`destination ${destFile(job)}`, storedFingerprint(source), actual);
+        sameContent(`destination ${destPath}`, storedFingerprint(source), actual);
         return { frames, ...actual };
       });
     },
@@ -140,7 +142,7 @@ export function createPhases(cluster: Cluster, replicator: Replicator, hooks: Ac
       // Writes resume when the destination is unlocked, before the old file is removed
       // (an unlink that takes longer the bigger the shard).
       const unlockedAt = at ?? Date.now();
-      cluster.catalog.release(job.org, job.ns, job.jobId);
+      await cluster.catalog.release(job.org, job.ns, job.jobId);
       return { seq, unlockedAt };
     },
   };

@@ -31,16 +31,16 @@ export async function prepareMigration(
 ): Promise<Prepared> {
   const { org, ns, to, mode = 'offline', maxPauseMs = DEFAULT_MAX_PAUSE_MS, cluster: wanted } = parseMigrationRequest(request);
   checkCluster(cluster, jobId, wanted);
-  const shard = cluster.catalog.shard(org, ns);
-  const dest = cluster.catalog.node(to);
+  const shard = await cluster.catalog.shard(org, ns);
+  const dest = await cluster.catalog.node(to);
   const claimedByUs = shard.jobId === jobId;
-  if (shard.jobId && !claimedByUs) cluster.catalog.claim(org, ns, jobId); // throws ShardBusy naming the holder
+  if (shard.jobId && !claimedByUs) await cluster.catalog.claim(org, ns, jobId); // throws ShardBusy naming the holder
   // prepare completes before any other phase, so even a re-run finds the owner unchanged.
   if (shard.owner === to) {
     throw new TasksdError(ErrorType.SameNode, `shard ${org}/${ns} is already on node ${to}; pick another destination`);
   }
   const from = shard.owner;
-  const sourceFile = cluster.fileOn(from, org, ns);
+  const sourceFile = await cluster.fileOn(from, org, ns);
   const sourceBytes = (fileSize(sourceFile) ?? 0) + (fileSize(`${sourceFile}-wal`) ?? 0);
 
   checkDestinationDir(dest.dir, to);
@@ -63,7 +63,7 @@ export async function prepareMigration(
 
   await checkIntegrity(sourceFile, org, ns);
 
-  cluster.catalog.claim(org, ns, jobId, { from, to });
+  await cluster.catalog.claim(org, ns, jobId, { from, to });
   // The claim proves no other job is moving this shard: an .incoming left by a
   // crashed, abandoned job is garbage.
   if (!claimedByUs) fs.rmSync(incomingFile(dest.dir, org, ns), { force: true });

@@ -24,9 +24,7 @@ export async function reconcileClaims(
   input: ReconcileInput,
 ): Promise<ReconcileReport> {
   checkCluster(cluster, 'reconcile', input.cluster);
-  const claims = cluster.catalog
-    .listClaims()
-    .filter((claim) => (input.org === undefined || claim.org === input.org) && (input.ns === undefined || claim.ns === input.ns));
+  const claims = (await cluster.catalog.listClaims()).filter((claim) => (input.org === undefined || claim.org === input.org) && (input.ns === undefined || claim.ns === input.ns));
   const actions: ReconcileAction[] = [];
   for (const claim of claims) {
     const job = await lookup(claim.jobId);
@@ -40,7 +38,7 @@ export async function reconcileClaims(
       continue;
     }
     // Re-read after the lookup: the job may have released the claim as it ended.
-    const current = cluster.catalog.findShard(claim.org, claim.ns);
+    const current = await cluster.catalog.findShard(claim.org, claim.ns);
     if (current?.jobId !== claim.jobId) continue;
     const ref: JobRef = {
       jobId: claim.jobId,
@@ -64,6 +62,6 @@ export async function reconcileClaims(
 /** Lifts the job's lock on the owner and drops its claim; the owner stays. */
 async function rollbackInPlace(cluster: Cluster, replicator: Replicator, ref: JobRef) {
   await replicator.propose({ op: 'unlock', org: ref.org, ns: ref.ns, jobId: ref.jobId });
-  cluster.catalog.release(ref.org, ref.ns, ref.jobId);
+  await cluster.catalog.release(ref.org, ref.ns, ref.jobId);
   return { outcome: 'rolled-back' as const, changes: [`lifted any lock of job ${ref.jobId} on ${ref.from}`, `released the claim of job ${ref.jobId}`] };
 }

@@ -13,30 +13,30 @@ import type { JobRef, RollbackResult } from './types';
 
 export async function rollbackMigration(cluster: Cluster, replicator: Replicator, job: JobRef): Promise<RollbackResult> {
   const { org, ns, jobId } = job;
-  const shard = cluster.catalog.shard(org, ns);
+  const shard = await cluster.catalog.shard(org, ns);
   const claimed = shard.jobId === jobId;
   const changes: string[] = [];
   if (shard.owner === job.to) {
-    const destLocked = lockedBy(cluster.fileOn(job.to, org, ns)) === jobId;
-    const sourceLeft = fs.existsSync(cluster.fileOn(job.from, org, ns));
+    const destLocked = lockedBy(await cluster.fileOn(job.to, org, ns)) === jobId;
+    const sourceLeft = fs.existsSync(await cluster.fileOn(job.from, org, ns));
     await replicator.propose({ op: 'unlock', org, ns, jobId, handoff: { from: job.from, to: job.to } });
     if (destLocked) changes.push(`unlocked ${org}/${ns} on its new owner ${job.to}`);
     if (sourceLeft) changes.push(`retired the old copy on ${job.from}`);
   } else {
     if (claimed) {
       // prepare refused a destination that held this shard, so every copy there is this job's.
-      const destDir = cluster.catalog.node(job.to).dir;
+      const destDir = (await cluster.catalog.node(job.to)).dir;
       const leftovers = [incomingFile(destDir, org, ns), shardFile(destDir, org, ns)].filter((file) => fs.existsSync(file));
       removeCopies(destDir, org, ns, true);
       for (const file of leftovers) changes.push(`removed ${file} from ${job.to}`);
     }
     // Unconditionally: a no-op unless this job still holds the lock, and a rollback
     // retried after it released the claim must still free a shard this job locked.
-    const sourceLocked = lockedBy(cluster.fileOn(shard.owner, org, ns)) === jobId;
+    const sourceLocked = lockedBy(await cluster.fileOn(shard.owner, org, ns)) === jobId;
     await replicator.propose({ op: 'unlock', org, ns, jobId });
     if (sourceLocked) changes.push(`lifted the lock on ${shard.owner}`);
   }
-  cluster.catalog.release(org, ns, jobId);
+  await cluster.catalog.release(org, ns, jobId);
   if (claimed) changes.push(`released the claim of job ${jobId}`);
   return { outcome: shard.owner === job.to ? 'already-released' : 'rolled-back', changes };
 }

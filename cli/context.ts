@@ -1,15 +1,14 @@
 // Opening and always closing what a command uses: the cluster's catalog, or a
 // Temporal connection (left open, the process would not exit).
-import { dataRoot, retainSource } from '../common/config';
 import { Cluster } from '../store/cluster';
 import type { MigrationClient } from '../client';
 
 export async function withCluster<T>(fn: (cluster: Cluster) => T | Promise<T>): Promise<T> {
-  const cluster = new Cluster(dataRoot(), { retainSource: retainSource() });
+  const cluster = await Cluster.fromEnv();
   try {
     return await fn(cluster);
   } finally {
-    cluster.close();
+    await cluster.close();
   }
 }
 

@@ -52,7 +52,7 @@ export function registerTaskCommands(program: Command): void {
 /** Numbers new rows after the existing ones, so repeated loads add rather than overwrite. */
 async function load(cluster: Cluster, org: string, ns: string, rows: number, rowBytes: number): Promise<number> {
   const replicator = new LocalReplicator(cluster);
-  let next = cluster.summarize(cluster.catalog.shard(org, ns)).rows;
+  let next = (await cluster.summarize(await cluster.catalog.shard(org, ns))).rows;
   let seq = 0;
   for (let left = rows; left > 0; ) {
     const batch: TaskInput[] = [];

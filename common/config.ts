@@ -37,3 +37,8 @@ function seconds(value: string | undefined, fallback: number, name: string): num
   }
   return parsed;
 }
+
+/** TASKSD_CATALOG: unset (SQLite under the data root), `sqlite:PATH`, or a postgres:// URL. */
+export function catalogSetting(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.TASKSD_CATALOG || undefined;
+}

@@ -10,6 +10,7 @@
 //   node --require tsx/cjs loadgen/check.ts --data ROOT --org O --ns N --log a.jsonl [--log b.jsonl ...]
 // prints {"acked","refused","lost","phantom","owner"} and exits 1 if anything was lost or phantom.
 import { parseArgs } from 'node:util';
+import { catalogSetting } from '../common/config';
 import { Cluster } from '../store/cluster';
 import { openShardFile } from '../store/shard-file';
 import { readLog, type WriteRecord } from './log';
@@ -26,18 +27,18 @@ export interface CheckResult {
 
 const SHOWN_PROBLEMS = 10;
 
-export function checkWrites(input: { dataRoot: string; org: string; ns: string; logs: string[] }): CheckResult {
+export async function checkWrites(input: { dataRoot: string; org: string; ns: string; logs: string[] }): Promise<CheckResult> {
   const records = input.logs.flatMap(readLog);
   const acked = records.filter((r) => r.ok);
   const refused = records.filter((r) => !r.ok);
   const ids = new Set(records.map((r) => r.id));
 
-  const cluster = new Cluster(input.dataRoot);
+  const cluster = await Cluster.open(input.dataRoot, { catalog: catalogSetting() });
   let owner: string;
   let frames: Map<number, { op: string; id: string }>;
   let finals: Map<string, string>;
   try {
-    const resolved = cluster.ownerFile(input.org, input.ns);
+    const resolved = await cluster.ownerFile(input.org, input.ns);
     owner = resolved.shard.owner;
     const db = openShardFile(resolved.file);
     try {
@@ -60,7 +61,7 @@ export function checkWrites(input: { dataRoot: string; org: string; ns: string; 
       db.close();
     }
   } finally {
-    cluster.close();
+    await cluster.close();
   }
 
   const lost = new Set<string>();
@@ -103,16 +104,16 @@ export function checkWrites(input: { dataRoot: string; org: string; ns: string; 
 }
 
 if (require.main === module) {
-  try {
+  (async () => {
     const { values } = parseArgs({
       options: { data: { type: 'string' }, org: { type: 'string' }, ns: { type: 'string' }, log: { type: 'string', multiple: true } },
     });
     if (!values.data || !values.org || !values.ns || !values.log?.length) throw new Error('usage: check.ts --data ROOT --org O --ns N --log FILE [--log FILE ...]');
-    const result = checkWrites({ dataRoot: values.data, org: values.org, ns: values.ns, logs: values.log });
+    const result = await checkWrites({ dataRoot: values.data, org: values.org, ns: values.ns, logs: values.log });
     console.log(JSON.stringify(result));
     process.exit(result.lost === 0 && result.phantom === 0 ? 0 : 1);
-  } catch (err) {
+  })().catch((err) => {
     console.error(`loadgen check: ${err instanceof Error ? err.message : err}`);
     process.exit(2);
-  }
+  });
 }

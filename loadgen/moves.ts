@@ -2,6 +2,7 @@
 // move at a time, recording each move's Job and wall-clock window.
 import type { MigrationClient } from '../client';
 import type { Job, MigrationMode, MigrationRequest } from '../common/job';
+import { catalogSetting } from '../common/config';
 import { Cluster } from '../store/cluster';
 import { nowMs } from './log';
 
@@ -27,11 +28,11 @@ export interface MoveOptions {
 }
 
 export async function moveBackAndForth(opts: MoveOptions): Promise<MoveRecord[]> {
-  const cluster = new Cluster(opts.dataRoot);
+  const cluster = await Cluster.open(opts.dataRoot, { catalog: catalogSetting() });
   const moves: MoveRecord[] = [];
   try {
     for (let i = 0; i < opts.times; i++) {
-      const owner = cluster.catalog.shard(opts.org, opts.ns).owner;
+      const owner = (await cluster.catalog.shard(opts.org, opts.ns)).owner;
       const to = owner === opts.nodes[0] ? opts.nodes[1] : opts.nodes[0];
       const request: MigrationRequest = { org: opts.org, ns: opts.ns, to, mode: opts.mode ?? 'online' };
       if (opts.maxPauseMs !== undefined) request.maxPauseMs = opts.maxPauseMs;
@@ -42,7 +43,7 @@ export async function moveBackAndForth(opts: MoveOptions): Promise<MoveRecord[]>
       opts.onMove?.(move, i);
     }
   } finally {
-    cluster.close();
+    await cluster.close();
   }
   return moves;
 }

@@ -12,6 +12,7 @@
 // per acknowledged write (what the runner in writers.ts counts).
 import { parseArgs } from 'node:util';
 import { ErrorType, TasksdError } from '../common/errors';
+import { catalogSetting } from '../common/config';
 import { Cluster } from '../store/cluster';
 import { LocalReplicator } from '../store/local-replicator';
 import { nowMs, WriteLog, type WriteRecord } from './log';
@@ -68,7 +69,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 
 async function run(): Promise<void> {
   const opts = options();
-  const cluster = new Cluster(opts.dataRoot);
+  const cluster = await Cluster.open(opts.dataRoot, { catalog: catalogSetting() });
   const replicator = new LocalReplicator(cluster);
   const log = new WriteLog(opts.logFile);
   let stopping = false;
@@ -115,7 +116,7 @@ async function run(): Promise<void> {
     }
   } finally {
     log.close();
-    cluster.close();
+    await cluster.close();
   }
 }
 

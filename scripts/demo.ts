@@ -28,21 +28,21 @@ async function main(): Promise<void> {
 
   const dataRoot = path.resolve('data-demo');
   fs.rmSync(dataRoot, { recursive: true, force: true });
-  const cluster = new Cluster(dataRoot);
+  const cluster = await Cluster.open(dataRoot);
   const replicator = new LocalReplicator(cluster);
   const { client, connection } = await connectClient(target);
   await ensureSearchAttributes(connection, target.namespace);
   const workerConnection = await connectWorker(target);
   try {
     say(`Cluster under ${dataRoot}: nodes node-a and node-b`);
-    cluster.addNode('node-a');
-    cluster.addNode('node-b');
-    cluster.createShard('acme', 'default', 'node-a');
+    await cluster.addNode('node-a');
+    await cluster.addNode('node-b');
+    await cluster.createShard('acme', 'default', 'node-a');
     for (let start = 0; start < ROWS; start += 1000) {
       const batch = Array.from({ length: 1000 }, (_, i) => ({ id: `task-${start + i}`, title: `task ${start + i}`, body: Buffer.alloc(ROW_BYTES, i % 251) }));
       await replicator.putMany('acme', 'default', batch);
     }
-    printShards(cluster, 'Before');
+    await printShards(cluster, 'Before');
 
     const workers = await createClusterWorkers({
       connection: workerConnection,
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       say(`Migrating acme/default to ${to} (${mode}) as job ${id}`);
       const job = await followJob(migrations, id, process.stdout);
       say(`Job ${job.id}: ${job.status}, ${job.bytes} bytes copied, writes paused for ${job.pauseMs} ms, checksum ${job.checksum}`);
-      printShards(cluster, 'After');
+      await printShards(cluster, 'After');
       say(`Web UI: ${uiBase}/namespaces/${target.namespace}/workflows/${encodeURIComponent(job.id)}`);
     };
     await runWorkers(
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       })(),
     );
   } finally {
-    cluster.close();
+    await cluster.close();
     await connection.close();
     await workerConnection.close();
   }
@@ -81,8 +81,8 @@ async function main(): Promise<void> {
   }
 }
 
-function printShards(cluster: Cluster, when: string): void {
-  for (const s of cluster.listShards()) {
+async function printShards(cluster: Cluster, when: string): Promise<void> {
+  for (const s of await cluster.listShards()) {
     say(`${when}: ${s.org}/${s.ns} owned by ${s.owner}, ${s.rows} rows, seq ${s.seq}, ${s.bytes} bytes, locked by ${s.lockedBy ?? 'nobody'}`);
   }
 }

@@ -27,19 +27,19 @@ async function main(): Promise<void> {
   const server = await startDevServer({ dbFile: path.join(scratch, 'temporal.db'), headless: true });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const cluster = new Cluster(path.join(scratch, 'data'));
+  const cluster = await Cluster.open(path.join(scratch, 'data'));
   const replicator = new LocalReplicator(cluster);
   const taskQueue = 'record-histories';
   const migrations = new MigrationClient(client, taskQueue, undefined, cluster.catalog.clusterId);
   const worker = (extra: NodeJS.ProcessEnv = {}) =>
     startWorkerProcess({ address: server.address, dataRoot: cluster.dataRoot, taskQueue, extra });
   try {
-    cluster.addNode('node-a');
-    cluster.addNode('node-b');
+    await cluster.addNode('node-a');
+    await cluster.addNode('node-b');
     let shardNo = 0;
     const newShard = async (rows: number) => {
       const ns = `ns${shardNo++}`;
-      cluster.createShard('acme', ns, 'node-a');
+      await cluster.createShard('acme', ns, 'node-a');
       const tasks = Array.from({ length: rows }, (_, i) => ({ id: `t${i}`, title: `task ${i}`, body: Buffer.alloc(1024, i % 251) }));
       await replicator.putMany('acme', ns, tasks);
       return ns;
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     await save('repaired', repairId);
     await w.stop();
   } finally {
-    cluster.close();
+    await cluster.close();
     await connection.close();
     await server.stop();
     fs.rmSync(scratch, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 // The local replication driver: applies each frame synchronously to the owner's
 // file, inside one write transaction that first checks this file may accept it.
-// That check (live, unlocked) is what keeps a writer that resolved the old owner
-// before a move from landing anything in the old file after the barrier.
+// That check (live, unlocked, at the epoch the catalog gives its owner) is what keeps a
+// writer that resolved the old owner before a move from landing anything in the old
+// file after the barrier.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../common/errors';
@@ -33,9 +34,9 @@ export class LocalReplicator implements Replicator {
   /** Bulk load: many put frames, each with its own seq, applied in one transaction. */
   async putMany(org: string, ns: string, tasks: TaskInput[]): Promise<Applied> {
     let last: Applied = { seq: 0 };
-    this.withOwner(org, ns, (db) =>
+    await this.withOwner(org, ns, (db, epoch) =>
       inWriteTransaction(db, () => {
-        for (const task of tasks) last = this.applyIn(db, org, ns, (seq) => putTask(db, seq, task));
+        for (const task of tasks) last = this.applyIn(db, org, ns, epoch, (seq) => putTask(db, seq, task));
       }),
     );
     return last;
@@ -46,29 +47,30 @@ export class LocalReplicator implements Replicator {
    * (marked moved, then removed) before `fn` got its transaction; that attempt applied
    * nothing, so the call follows the new owner once instead of failing on a dead file.
    */
-  private withOwner<T>(org: string, ns: string, fn: (db: ShardDb) => T): T {
+  private async withOwner<T>(org: string, ns: string, fn: (db: ShardDb, epoch: number) => T): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const resolved = this.cluster.ownerFile(org, ns);
+      const resolved = await this.cluster.ownerFile(org, ns);
       try {
         const db = openShardFile(resolved.file);
         try {
-          return fn(db);
+          return fn(db, resolved.shard.epoch);
         } finally {
           db.close();
         }
       } catch (err) {
-        const retired = attempt === 0 && refusedBeforeWriting(err) && this.cluster.catalog.shard(org, ns).owner !== resolved.shard.owner;
+        const retired =
+          attempt === 0 && refusedBeforeWriting(err) && (await this.cluster.catalog.shard(org, ns)).epoch !== resolved.shard.epoch;
         if (!retired) throw err;
       }
     }
   }
 
-  private write(org: string, ns: string, apply: (db: ShardDb, seq: number) => void): Applied {
-    return this.withOwner(org, ns, (db) => inWriteTransaction(db, () => this.applyIn(db, org, ns, (seq) => apply(db, seq))));
+  private write(org: string, ns: string, apply: (db: ShardDb, seq: number) => void): Promise<Applied> {
+    return this.withOwner(org, ns, (db, epoch) => inWriteTransaction(db, () => this.applyIn(db, org, ns, epoch, (seq) => apply(db, seq))));
   }
 
   /** The write check and seq bump; callers hold the write transaction. */
-  private applyIn(db: ShardDb, org: string, ns: string, apply: (seq: number) => void): Applied {
+  private applyIn(db: ShardDb, org: string, ns: string, epoch: number, apply: (seq: number) => void): Applied {
     const state = readState(db);
     if (state.state !== 'live') {
       throw new TasksdError(ErrorType.ShardLocked, `shard ${org}/${ns} moved to ${state.movedTo}; retry to reach the new owner`);
@@ -76,13 +78,20 @@ export class LocalReplicator implements Replicator {
     if (state.lockedBy) {
       throw new TasksdError(ErrorType.ShardLocked, `shard ${org}/${ns} is locked by migration ${state.lockedBy}; retry shortly`);
     }
+    if (state.epoch !== epoch) {
+      // Fencing: this file was handed over at another epoch than the catalog's owner holds.
+      throw new TasksdError(
+        ErrorType.ShardLocked,
+        `shard ${org}/${ns}: this file is at ownership epoch ${state.epoch} but the catalog's owner is at ${epoch}; retry to reach the owner`,
+      );
+    }
     const seq = state.seq + 1;
     apply(seq);
     db.prepare('UPDATE shard SET seq = ? WHERE singleton = 1').run(seq);
     return { seq };
   }
 
-  private lock(org: string, ns: string, jobId: string): Applied {
+  private lock(org: string, ns: string, jobId: string): Promise<Applied> {
     return this.withOwner(org, ns, (db) =>
       inWriteTransaction(db, () => {
         const state = readState(db);
@@ -99,7 +108,7 @@ export class LocalReplicator implements Replicator {
   }
 
   /** Rollback path: the owner stays, the job's lock goes. A no-op when the job holds no lock. */
-  private unlockInPlace(org: string, ns: string, jobId: string): Applied {
+  private unlockInPlace(org: string, ns: string, jobId: string): Promise<Applied> {
     return this.withOwner(org, ns, (db) => inWriteTransaction(db, () => releaseLock(db, jobId)));
   }
 
@@ -108,12 +117,14 @@ export class LocalReplicator implements Replicator {
    * point; before it the source is still the (locked) owner, after it the source is
    * marked moved, the destination unlocked, and the source file removed. Every step
    * is skipped when already done, so a retry after a crash anywhere finishes the job.
+   * The destination is unlocked at the epoch the flip gave it (its fencing token).
    */
-  private handOff(org: string, ns: string, jobId: string, from: string, to: string): Applied {
+  private async handOff(org: string, ns: string, jobId: string, from: string, to: string): Promise<Applied> {
     const { catalog } = this.cluster;
-    const destFile = this.cluster.fileOn(to, org, ns);
-    const sourceFile = this.cluster.fileOn(from, org, ns);
-    const shard = catalog.shard(org, ns);
+    const destFile = await this.cluster.fileOn(to, org, ns);
+    const sourceFile = await this.cluster.fileOn(from, org, ns);
+    const shard = await catalog.shard(org, ns);
+    let epoch = shard.epoch;
     if (shard.owner !== to) {
       const dest = openShardFile(destFile);
       try {
@@ -124,9 +135,7 @@ export class LocalReplicator implements Replicator {
       } finally {
         dest.close();
       }
-      if (!catalog.transferOwner(org, ns, from, to, jobId)) {
-        throw new TasksdError(ErrorType.ShardBusy, `shard ${org}/${ns} is no longer owned by ${from} under job ${jobId}`);
-      }
+      epoch = (await catalog.flipOwner(org, ns, from, to, jobId)) ?? (await this.flippedBefore(org, ns, from, to, jobId));
     }
     if (fs.existsSync(sourceFile)) {
       const source = openShardFile(sourceFile);
@@ -141,12 +150,23 @@ export class LocalReplicator implements Replicator {
     const dest = openShardFile(destFile);
     let applied: Applied;
     try {
-      applied = { ...inWriteTransaction(dest, () => releaseLock(dest, jobId)), at: Date.now() };
+      applied = { ...inWriteTransaction(dest, () => releaseLock(dest, jobId, epoch)), at: Date.now() };
     } finally {
       dest.close();
     }
     this.retireSource(sourceFile, org, ns, jobId);
     return applied;
+  }
+
+  /**
+   * A flip that found its condition gone: fine when this job's own flip committed
+   * already (a retried statement whose first try committed as the connection died),
+   * refused otherwise.
+   */
+  private async flippedBefore(org: string, ns: string, from: string, to: string, jobId: string): Promise<number> {
+    const now = await this.cluster.catalog.shard(org, ns);
+    if (now.owner === to && now.jobId === jobId) return now.epoch;
+    throw new TasksdError(ErrorType.ShardBusy, `shard ${org}/${ns} is no longer owned by ${from} under job ${jobId}`);
   }
 
   private retireSource(sourceFile: string, org: string, ns: string, jobId: string): void {
@@ -181,11 +201,12 @@ function refusedBeforeWriting(err: unknown): boolean {
   return (err as { code?: unknown }).code === 'SQLITE_IOERR_FSTAT';
 }
 
-function releaseLock(db: ShardDb, jobId: string): Applied {
+/** Lifts the job's lock (a no-op when it holds none); a hand-off also records the new epoch. */
+function releaseLock(db: ShardDb, jobId: string, epoch?: number): Applied {
   const state = readState(db);
   if (state.lockedBy !== jobId) return { seq: state.seq };
   const seq = state.seq + 1;
-  db.prepare('UPDATE shard SET seq = ?, locked_by = NULL, lock_seq = NULL WHERE singleton = 1').run(seq);
+  db.prepare('UPDATE shard SET seq = ?, locked_by = NULL, lock_seq = NULL, epoch = ? WHERE singleton = 1').run(seq, epoch ?? state.epoch);
   return { seq };
 }
 

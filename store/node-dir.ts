@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../common/errors';
 import { parseNodeDir, quote } from '../common/validation';
-import type { NodeRecord } from './catalog';
+import type { NodeRecord } from '../catalog/catalog';
 
 /** Checks `dir` for a new node and returns it resolved against the current directory. */
 export function checkNodeDir(dataRoot: string, dir: string, nodes: NodeRecord[]): string {

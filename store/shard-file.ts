@@ -19,6 +19,8 @@ export interface ShardState {
   rows: number;
   /** The logical content checksum (store/content-sum.js), as 32 hex digits. */
   contentSum: string;
+  /** The catalog's ownership epoch this file was handed at (fencing: a write checks it). */
+  epoch: number;
 }
 
 export interface Task {
@@ -40,7 +42,8 @@ const SCHEMA = `
     moved_to TEXT,
     -- Kept by every write, so a cut-over compares two rows instead of two scans.
     row_count INTEGER NOT NULL DEFAULT 0,
-    content_sum TEXT NOT NULL
+    content_sum TEXT NOT NULL,
+    epoch INTEGER NOT NULL DEFAULT 1
   );
   CREATE TABLE tasks (
     id TEXT PRIMARY KEY,
@@ -94,7 +97,7 @@ export function readState(db: ShardDb): ShardState {
   const row = db
     .prepare(
       `SELECT org, ns, seq, locked_by AS lockedBy, lock_seq AS lockSeq, state, moved_to AS movedTo,
-              row_count AS rows, content_sum AS contentSum
+              row_count AS rows, content_sum AS contentSum, epoch
        FROM shard WHERE singleton = 1`,
     )
     .get() as ShardState | undefined;

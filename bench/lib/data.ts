@@ -57,9 +57,9 @@ export async function generateShard(
     await replicator.putMany(spec.org, spec.ns, batch);
   }
   // Fold the WAL into the main file so `cp` of the main file copies the whole shard.
-  const db = cluster.openOwner(spec.org, spec.ns);
+  const db = await cluster.openOwner(spec.org, spec.ns);
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
-  const summary = cluster.summarize(cluster.catalog.shard(spec.org, spec.ns));
+  const summary = await cluster.summarize(await cluster.catalog.shard(spec.org, spec.ns));
   return { org: spec.org, ns: spec.ns, rows, bytes: summary.bytes, seconds: (performance.now() - started) / 1000 };
 }

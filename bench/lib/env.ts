@@ -31,7 +31,7 @@ export async function openEnv(workDir: string, keep: boolean): Promise<BenchEnv>
   const server = await startDevServer({ dbFile: path.join(scratch, 'temporal.db'), headless: true });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const cluster = new Cluster(dataRoot);
+  const cluster = await Cluster.open(dataRoot);
   for (const node of NODES) cluster.addNode(node);
   const workers: BenchWorker[] = [];
   return {

@@ -28,12 +28,12 @@ export class ShardPool {
   }
 
   /** The node the shard should move to next: whichever one does not own it. */
-  destination(ref: ShardRef): string {
-    const owner = this.env.cluster.catalog.shard(ref.org, ref.ns).owner;
+  async destination(ref: ShardRef): Promise<string> {
+    const owner = (await this.env.cluster.catalog.shard(ref.org, ref.ns)).owner;
     return owner === NODES[0] ? NODES[1] : NODES[0];
   }
 
-  ownerFile(ref: ShardRef): string {
-    return this.env.cluster.ownerFile(ref.org, ref.ns).file;
+  async ownerFile(ref: ShardRef): Promise<string> {
+    return (await this.env.cluster.ownerFile(ref.org, ref.ns)).file;
   }
 }

@@ -45,7 +45,7 @@ export async function copyFigure(env: BenchEnv, pool: ShardPool, taskQueue: stri
     const ref = await pool.ofSize(size.bytes, size.label);
     const run: CopyRun = {
       label: size.label,
-      fileBytes: fs.statSync(pool.ownerFile(ref)).size,
+      fileBytes: fs.statSync((await pool.ownerFile(ref))).size,
       reps: size.reps,
       seconds: { cp: [], copyFile: [], backup: [], sha256: [], move: [], jobSpan: [] },
       phases: { temporal: [], client: [] },
@@ -55,12 +55,24 @@ export async function copyFigure(env: BenchEnv, pool: ShardPool, taskQueue: stri
     };
     const copyTo = path.join(scratch, 'copy.db');
     const steps: Record<string, () => Promise<unknown>> = {
-      cp: async () => run.seconds.cp.push(await seconds(() => cpFsync(pool.ownerFile(ref), copyTo))),
-      copyFile: async () => run.seconds.copyFile.push(await seconds(() => copyFileFsync(pool.ownerFile(ref), copyTo))),
-      backup: async () => run.seconds.backup.push(await seconds(() => sqliteBackup(pool.ownerFile(ref), copyTo))),
-      sha256: async () => run.seconds.sha256.push(await seconds(() => sha256File(pool.ownerFile(ref)))),
+      cp: async () => {
+        const file = await pool.ownerFile(ref);
+        run.seconds.cp.push(await seconds(() => cpFsync(file, copyTo)));
+      },
+      copyFile: async () => {
+        const file = await pool.ownerFile(ref);
+        run.seconds.copyFile.push(await seconds(() => copyFileFsync(file, copyTo)));
+      },
+      backup: async () => {
+        const file = await pool.ownerFile(ref);
+        run.seconds.backup.push(await seconds(() => sqliteBackup(file, copyTo)));
+      },
+      sha256: async () => {
+        const file = await pool.ownerFile(ref);
+        run.seconds.sha256.push(await seconds(() => sha256File(file)));
+      },
       move: async () => {
-        const sample = await move(migrations, ref, pool.destination(ref));
+        const sample = await move(migrations, ref, (await pool.destination(ref)));
         const b = sample.breakdown;
         run.seconds.move.push(sample.wallMs / 1000);
         run.seconds.jobSpan.push((Date.parse(sample.job.finishedAt!) - Date.parse(sample.job.startedAt)) / 1000);
@@ -70,8 +82,9 @@ export async function copyFigure(env: BenchEnv, pool: ShardPool, taskQueue: stri
       },
       steps: async () => {
         // In product order, on a fresh copy of the live file: copy, then the checks read it warm.
+        const file = await pool.ownerFile(ref);
         for (const step of Object.keys(STEP_NAMES) as StepName[]) {
-          run.steps[step].push(await seconds(() => runStep(step, pool.ownerFile(ref), copyTo)));
+          run.steps[step].push(await seconds(() => runStep(step, file, copyTo)));
         }
       },
     };

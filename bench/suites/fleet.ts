@@ -69,7 +69,7 @@ export async function fleetFigure(env: BenchEnv, shards: number, roundsPerConfig
 async function moveAll(env: BenchEnv, refs: { org: string; ns: string }[], workers: BenchWorker[]): Promise<FleetRound> {
   const serverPid = env.server.process.pid!;
   const cpuBefore = { server: cpuSeconds(serverPid), workers: workers.map((w) => cpuSeconds(w.pid)), bench: process.cpuUsage() };
-  const to = refs.map((ref) => (env.cluster.catalog.shard(ref.org, ref.ns).owner === NODES[0] ? NODES[1] : NODES[0]));
+  const to = await Promise.all(refs.map(async (ref) => ((await env.cluster.catalog.shard(ref.org, ref.ns)).owner === NODES[0] ? NODES[1] : NODES[0])));
   const started = performance.now();
   const handles = await Promise.all(
     refs.map((ref, i) =>

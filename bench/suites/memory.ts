@@ -39,11 +39,12 @@ export async function memoryFigure(env: BenchEnv, pool: ShardPool, sizes: SizeSp
   const worker = await env.startWorker('bench-memory');
   const migrations = env.migrations(worker.taskQueue);
   const warm = await pool.ofSize(0, 'warm-up');
-  await move(migrations, warm, pool.destination(warm));
+  await move(migrations, warm, (await pool.destination(warm)));
   const run: MemoryRun = { startupPeakBytes: statusBytes(worker.pid, 'VmHWM'), cells: [] };
+  const files = await Promise.all(refs.map((ref) => pool.ownerFile(ref)));
   const cells = sizes.map((size, i) => ({
     label: size.label,
-    fileBytes: fs.statSync(pool.ownerFile(refs[i])).size,
+    fileBytes: fs.statSync(files[i]).size,
     reps: size.reps,
     idleRssBytes: [] as number[],
     movePeakBytes: [] as number[],
@@ -59,7 +60,7 @@ export async function memoryFigure(env: BenchEnv, pool: ShardPool, sizes: SizeSp
       const idle = statusBytes(worker.pid, 'VmRSS');
       resetPeakRss(worker.pid);
       const sampler = sampleRss(worker.pid);
-      const sample = await move(migrations, refs[i], pool.destination(refs[i]));
+      const sample = await move(migrations, refs[i], (await pool.destination(refs[i])));
       const trace = sampler.stop();
       cell.idleRssBytes.push(idle);
       cell.movePeakBytes.push(statusBytes(worker.pid, 'VmHWM'));

@@ -53,7 +53,7 @@ export async function orchestrationFigure(env: BenchEnv, pool: ShardPool, taskQu
 
   const moveDirectly = async () => {
     const jobId = `direct-${randomUUID()}`;
-    const to = pool.destination(direct);
+    const to = (await pool.destination(direct));
     // One mock context per move: the activities read heartbeat details from it.
     const ctx = new MockActivityEnvironment({ workflowExecution: { workflowId: jobId, runId: randomUUID() } });
     const started = performance.now();
@@ -70,14 +70,14 @@ export async function orchestrationFigure(env: BenchEnv, pool: ShardPool, taskQu
     await timed('replay', () => activities.replay(ref));
     await timed('unlock', () => activities.unlock(ref));
     run.directMs.push(performance.now() - started);
-    const file = env.cluster.ownerFile(direct.org, direct.ns).file;
+    const file = (await env.cluster.ownerFile(direct.org, direct.ns)).file;
     const t = performance.now();
     await runStep('quickCheck', file, file);
     run.checkThreadMs.push(performance.now() - t);
   };
 
   const moveThroughTemporal = async () => {
-    const sample = await move(migrations, viaTemporal, pool.destination(viaTemporal));
+    const sample = await move(migrations, viaTemporal, (await pool.destination(viaTemporal)));
     const b = sample.breakdown;
     run.temporalMs.push(sample.wallMs);
     for (const step of STEPS) run.stepsMs[step].push(step === 'client' ? sample.wallMs - b.total : b[step]);

@@ -68,7 +68,7 @@ export async function pauseFigure(env: BenchEnv, pool: ShardPool, taskQueue: str
           const cell = byMode.get(mode)!;
           await writers.waitForAcks(5 * load.writers); // writes are flowing before the move starts
           const from = nowMs();
-          const sample = await move(migrations, ref, pool.destination(ref), mode);
+          const sample = await move(migrations, ref, (await pool.destination(ref)), mode);
           const to = nowMs();
           // The quiet window starts once the writer has surely found the new owner.
           await new Promise((r) => setTimeout(r, 250));
@@ -88,7 +88,7 @@ export async function pauseFigure(env: BenchEnv, pool: ShardPool, taskQueue: str
     } finally {
       await writers.stop();
     }
-    const { problems, ...check } = checkWrites({ dataRoot: env.dataRoot, org: ref.org, ns: ref.ns, logs: writers.logs });
+    const { problems, ...check } = await checkWrites({ dataRoot: env.dataRoot, org: ref.org, ns: ref.ns, logs: writers.logs });
     checks.push({ label: size.label, ...check, problems: problems.length });
     if (problems.length > 0) console.log(`  loadgen check found problems at ${size.label}: ${problems.slice(0, 3).join('; ')}`);
     for (const cell of byMode.values()) {
