@@ -13,12 +13,15 @@ import { MigrationNs, MigrationOrg, MigrationStatus, MigrationTo } from './commo
 import { parseId, parseJobId, parseMigrationRequest } from './common/validation';
 import { connectClient, temporalTarget } from './temporal/connection';
 import { jobFromExecution, listQuery, startedMode, type JobFilter } from './temporal/job-records';
+import { jobWaits, NoWorkerError, type IdleQueue } from './temporal/no-worker-error';
+import { livePollers, workerPolls } from './temporal/pollers';
 import type { CopyHeartbeat } from './activities/types';
 import { claimedUpdate, statusQuery } from './workflows/definitions';
 
 export type { Job, JobStatus, MigrationMode, MigrationRequest } from './common/job';
 export type { JobFilter } from './temporal/job-records';
 export { TasksdError, ErrorType } from './common/errors';
+export { NoWorkerError, type IdleQueue } from './temporal/no-worker-error';
 
 /** A Job plus the copy's live progress (from the copy activity's heartbeat). */
 export interface JobSnapshot extends Job {
@@ -28,7 +31,10 @@ export interface JobSnapshot extends Job {
 export interface StartOptions {
   /** Use this job id instead of a generated one. */
   jobId?: string;
-  /** How long to wait for a worker to claim the shard before returning the job as pending. */
+  /**
+   * How long to wait for a worker to claim the shard before returning the job as pending;
+   * 0 returns it at once (no worker polls, say).
+   */
   claimTimeoutMs?: number;
 }
 
@@ -48,6 +54,11 @@ export class MigrationClient {
   static async connect(options: { cluster?: string } = {}): Promise<MigrationClient> {
     const { client, connection } = await connectClient(temporalTarget());
     return new MigrationClient(client, configuredTaskQueue(), () => connection.close(), options.cluster);
+  }
+
+  /** The task queue new jobs' workflows start on. */
+  get startQueue(): string {
+    return this.cluster ? clusterTaskQueue(this.taskQueue, this.cluster) : this.taskQueue;
   }
 
   async close(): Promise<void> {
@@ -79,7 +90,7 @@ export class MigrationClient {
     try {
       handle = await this.client.workflow.start(WORKFLOW_TYPE, {
         workflowId: jobId,
-        taskQueue: this.cluster ? clusterTaskQueue(this.taskQueue, this.cluster) : this.taskQueue,
+        taskQueue: this.startQueue,
         args: [this.cluster ? { ...valid, cluster: this.cluster } : valid],
         workflowIdConflictPolicy: 'FAIL',
         memo: { mode },
@@ -101,11 +112,9 @@ export class MigrationClient {
     return this.awaitClaim(jobId, handle, options.claimTimeoutMs ?? 15_000);
   }
 
-  private async awaitClaim(jobId: string, handle: ReturnType<Client['workflow']['getHandle']>, timeoutMs: number): Promise<Job> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
+  private async awaitClaim(jobId: string, handle: WorkflowHandle, timeoutMs: number): Promise<Job> {
     try {
-      const claimed = await Promise.race([handle.executeUpdate(claimedUpdate), timedOut]);
+      const claimed = timeoutMs > 0 ? await this.within(timeoutMs, () => handle.executeUpdate(claimedUpdate)) : undefined;
       if (claimed) return claimed;
       // No worker took the job yet: it is started and will run once one does.
       return (await this.get(jobId)) ?? Promise.reject(new Error(`job ${jobId} vanished after start`));
@@ -117,8 +126,6 @@ export class MigrationClient {
       if (job?.status === 'failed') throw new TasksdError((job.errorType as ErrorTypeName) ?? ErrorType.ShardBusy, job.error ?? 'migration refused');
       if (job) return job;
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -146,12 +153,48 @@ export class MigrationClient {
     if (description.type !== WORKFLOW_TYPE) return null;
     if (description.status.name === 'COMPLETED') return (await handle.result()) as Job;
     if (description.status.name === 'RUNNING') {
-      // A worker that died moments ago leaves the server waiting for an answer for many
-      // seconds; past QUERY_PATIENCE_MS visibility's view of the phase is good enough.
-      const answered = await Promise.race([handle.query(statusQuery).catch(() => undefined), delay(QUERY_PATIENCE_MS)]);
+      const answered = await this.askStatus(handle, description.taskQueue);
       return answered ?? this.fromVisibility(description); // no worker to answer: visibility still knows the phase
     }
     return this.fromVisibility(description);
+  }
+
+  /**
+   * The running job's own answer, or undefined when no worker gives one: none polls
+   * its queue, or one that died moments ago leaves the server waiting for many
+   * seconds (past QUERY_PATIENCE_MS visibility's view of the phase is good enough).
+   */
+  private async askStatus(handle: WorkflowHandle, taskQueue: string): Promise<Job | undefined> {
+    if ((await livePollers(this.client, taskQueue)).length === 0) return undefined;
+    return this.within(QUERY_PATIENCE_MS, () => handle.query(statusQuery)).catch(() => undefined);
+  }
+
+  /**
+   * `call`'s result, or undefined once `ms` pass. The call is then cancelled: a request
+   * left pending would be retried after the connection closes, and crash the process.
+   */
+  private async within<T>(ms: number, call: () => Promise<T>): Promise<T | undefined> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), ms);
+    try {
+      return await this.client.withAbortSignal(abort.signal, call);
+    } catch (err) {
+      if (abort.signal.aborted) return undefined;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Where a job waits when no worker polls its task queue (without an id: the queue new
+   * jobs start on); undefined while one does. A worker that is just starting gets a
+   * moment to poll.
+   */
+  async idleQueue(id?: string): Promise<IdleQueue | undefined> {
+    const taskQueue = id === undefined ? this.startQueue : (await this.client.workflow.getHandle(parseJobId(id)).describe()).taskQueue;
+    if (await workerPolls(this.client, taskQueue)) return undefined;
+    return { taskQueue, namespace: this.client.options.namespace, address: serverAddress(this.client) };
   }
 
   /** A Job from a visibility record, with the mode from the input when no memo carries it. */
@@ -190,16 +233,31 @@ export class MigrationClient {
     return jobs.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   }
 
-  /** Cancels a job: it rolls back unless the owner already flipped. */
-  async cancel(id: string): Promise<void> {
+  /**
+   * Cancels a job: it rolls back unless the owner already flipped. Returns the Job as
+   * it stood; a job that had already ended is returned as it ended, and left alone.
+   */
+  async cancel(id: string): Promise<Job> {
     const job = await this.get(id);
     if (!job) throw unknownJob(id);
-    await this.client.workflow.getHandle(id).cancel();
+    if (isTerminal(job.status)) return job;
+    try {
+      await this.client.workflow.getHandle(id).cancel();
+    } catch (err) {
+      // It ended between the look and the request.
+      if (err instanceof WorkflowNotFoundError) return (await this.get(id)) ?? job;
+      throw err;
+    }
+    return job;
   }
 
-  /** Snapshots of a job as it changes, ending with its final state. */
+  /**
+   * Snapshots of a job as it changes, ending with its final state; throws NoWorkerError
+   * when no worker polls the job's task queue, as it would not change again.
+   */
   async *watch(id: string, intervalMs = 250): AsyncGenerator<JobSnapshot> {
     let last = '';
+    let workerSeenAt = 0;
     for (;;) {
       const snap = await this.snapshot(id);
       const key = JSON.stringify(snap);
@@ -208,6 +266,11 @@ export class MigrationClient {
         yield snap;
       }
       if (isTerminal(snap.status)) return;
+      if (Date.now() - workerSeenAt > WORKER_RECHECK_MS) {
+        const idle = await this.idleQueue(id);
+        if (idle) throw new NoWorkerError(idle, jobWaits(snap));
+        workerSeenAt = Date.now();
+      }
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   }
@@ -215,8 +278,14 @@ export class MigrationClient {
 
 const QUERY_PATIENCE_MS = 3000;
 
-function delay(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+/** How often `watch` asks whether a worker still polls: a cheap call, and a worker's loss shows soon enough. */
+const WORKER_RECHECK_MS = 5000;
+
+type WorkflowHandle = ReturnType<Client['workflow']['getHandle']>;
+
+/** The server's address, for messages; undefined for a connection that does not say. */
+function serverAddress(client: Client): string | undefined {
+  return (client.connection as { options?: { address?: string } }).options?.address;
 }
 
 export function newJobId(org: string, ns: string): string {

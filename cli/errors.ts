@@ -1,11 +1,14 @@
 // How a failure becomes an exit status and one line on stderr. Scripts branch on
-// the status: 75 (EX_TEMPFAIL) means "the shard is locked, retry shortly".
+// the status: 75 (EX_TEMPFAIL) means "the shard is locked, retry shortly"; 69
+// (EX_UNAVAILABLE) means "no worker polls the task queue, nothing will run this".
 import { CommanderError } from 'commander';
 import { ErrorType, TasksdError } from '../common/errors';
+import { NoWorkerError } from '../temporal/no-worker-error';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_NO_WORKER = 69;
 export const EXIT_RETRY = 75;
 
 /** A CLI-level failure with its own exit status (bad flags, a missing task, a failed job). */
@@ -25,6 +28,7 @@ export function usageError(message: string): CliError {
 export function exitCodeFor(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  if (err instanceof NoWorkerError) return EXIT_NO_WORKER;
   if (err instanceof TasksdError) {
     if (err.type === ErrorType.ShardLocked) return EXIT_RETRY;
     if (err.type === ErrorType.InvalidInput) return EXIT_USAGE;

@@ -2,11 +2,13 @@
 // the MigrationClient; the Temporal connection is closed before the process exits.
 import { Option, type Command } from 'commander';
 import { ErrorType, TasksdError } from '../common/errors';
-import { JOB_STATUSES, MIGRATION_MODES, type Job, type JobStatus, type MigrationMode, type MigrationRequest } from '../common/job';
+import { isTerminal, JOB_STATUSES, MIGRATION_MODES, type Job, type JobStatus, type MigrationMode, type MigrationRequest } from '../common/job';
+import { parseMigrationRequest } from '../common/validation';
 import type { MigrationClient } from '../client';
+import { jobWaits, NoWorkerError, START_A_WORKER } from '../temporal/no-worker-error';
 import { withMigrations } from './context';
-import { CliError } from './errors';
-import { printJob, printJobs } from './job-format';
+import { CliError, describe } from './errors';
+import { endedLine, printJob, printJobs } from './job-format';
 import { addShard, id, integer, type JsonFlag, type ShardFlags } from './options';
 import { printJson, printLine } from './output';
 import { followJob } from './progress';
@@ -61,6 +63,9 @@ export function registerJobCommands(program: Command): void {
         if (!job) throw unknownJob(jobId);
         if (opts.json) printJson(job);
         else printJob(job);
+        if (isTerminal(job.status)) return;
+        const idle = await m.idleQueue(jobId);
+        if (idle) throw new NoWorkerError(idle, jobWaits(job));
       }),
     );
 
@@ -74,26 +79,41 @@ export function registerJobCommands(program: Command): void {
   program.command('cancel')
     .description('cancel a job: it rolls back unless the shard already changed owner')
     .argument('<id>', 'job id')
-    .action((jobId: string, opts: JsonFlag) =>
-      withMigrations(async (m) => {
-        await m.cancel(jobId);
-        if (opts.json) printJson({ id: jobId, cancelRequested: true });
-        else printLine(`cancel requested for job ${jobId}; follow it with "tasksd watch ${jobId}"`);
-      }),
-    );
+    .action((jobId: string, opts: JsonFlag) => withMigrations((m) => cancel(m, jobId, opts.json)));
+}
+
+async function cancel(m: MigrationClient, jobId: string, json?: boolean): Promise<void> {
+  const job = await m.cancel(jobId);
+  // Nothing to cancel: how the job ended is what the operator needs (a released shard was not rolled back).
+  if (isTerminal(job.status)) {
+    if (json) printJson({ id: jobId, cancelRequested: false, job });
+    throw new CliError(`nothing to cancel: ${endedLine(job)}`);
+  }
+  if (json) printJson({ id: jobId, cancelRequested: true });
+  else printLine(`cancel requested for job ${jobId}; follow it with "tasksd watch ${jobId}"`);
+  const idle = await m.idleQueue(jobId);
+  if (idle) throw new NoWorkerError(idle, `the cancel of job ${jobId} is recorded and rolls it back once one runs; ${START_A_WORKER}`);
 }
 
 async function migrate(m: MigrationClient, opts: MigrateFlags): Promise<void> {
   // maxPauseMs is part of the workflow input schema, though not of the MigrationRequest type.
   const request: MigrationRequest & { maxPauseMs?: number } = { org: opts.org, ns: opts.namespace, to: opts.to, mode: opts.mode };
   if (opts.maxPause !== undefined) request.maxPauseMs = opts.maxPause;
-  const started = await m.startJob(request);
+  parseMigrationRequest(request); // bad input is refused (exit 2) before anything asks the server
+  // Nobody would run the job: --wait would wait for ever, so it starts nothing; without
+  // --wait the job is queued (it runs once a worker polls) and the operator is told.
+  const idle = await m.idleQueue();
+  if (idle && opts.wait) throw new NoWorkerError(idle, `nothing was started; ${START_A_WORKER}, or leave out --wait to queue the job`);
+  const started = await m.startJob(request, idle ? { claimTimeoutMs: 0 } : {});
+  if (idle) warn(new NoWorkerError(idle, `job ${started.id} is queued and starts when one does; ${START_A_WORKER}`));
   if (!opts.wait) {
     if (opts.json) return printJson(started);
     printJob(started);
     return printLine(`follow it with "tasksd watch ${started.id}"`);
   }
-  if (!opts.json) printLine(`job ${started.id}: moving ${started.org}/${started.ns} from ${started.from} to ${started.to} (${started.mode})`);
+  // The source is known once a worker has claimed the shard; a busy worker may not have yet.
+  const from = started.from ? ` from ${started.from}` : '';
+  if (!opts.json) printLine(`job ${started.id}: moving ${started.org}/${started.ns}${from} to ${started.to} (${started.mode})`);
   await follow(m, started.id, opts.json);
 }
 
@@ -102,6 +122,10 @@ async function follow(m: MigrationClient, jobId: string, json?: boolean): Promis
   if (json) printJson(final);
   if (final.status === 'failed') throw new CliError(`job ${final.id} failed: ${final.error ?? 'no reason recorded'}`);
   return final;
+}
+
+function warn(err: Error): void {
+  process.stderr.write(`tasksd: warning: ${describe(err)}\n`);
 }
 
 function unknownJob(jobId: string): TasksdError {

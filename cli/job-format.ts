@@ -1,5 +1,6 @@
 // How a Job reads for people: one table row, "key: value" lines, or the one-line
 // phase summary that `watch` prints when stdout is not a terminal.
+import { ErrorType } from '../common/errors';
 import type { Job } from '../common/job';
 import type { JobSnapshot } from '../client';
 import { formatBytes, printFields, printTable } from './output';
@@ -54,4 +55,15 @@ export function phaseLine(snap: JobSnapshot): string {
     default:
       return snap.status;
   }
+}
+
+/** How a job ended, for a command that came too late (e.g. `cancel`): `job X already ended at T: released …`. */
+export function endedLine(job: Job): string {
+  const when = job.finishedAt ? ` at ${job.finishedAt}` : '';
+  const ended = `job ${job.id} already ended${when}`;
+  if (job.status === 'released') {
+    return `${ended}: ${phaseLine(job)}; to undo it, move it back with "tasksd migrate --org ${job.org} --ns ${job.ns} --to ${job.from}"`;
+  }
+  if (job.errorType === ErrorType.Cancelled) return `${ended}: cancelled (${job.error ?? 'rolled back'})`;
+  return `${ended}: ${phaseLine(job)}`;
 }
