@@ -35,6 +35,20 @@ export interface ClaimRoute {
   to: string;
 }
 
+/** A whole cluster as one catalog holds it: what `tasksd catalog copy` moves to another store. */
+export interface CatalogSnapshot {
+  clusterId: string;
+  nodes: NodeRecord[];
+  shards: ShardRecord[];
+}
+
+export interface AdoptResult {
+  nodes: number;
+  shards: number;
+  /** Rows inserted or changed: 0 when the catalog already held exactly this. */
+  changed: number;
+}
+
 export interface Catalog {
   /** This cluster's identity, made once when the catalog is created. */
   readonly clusterId: string;
@@ -74,6 +88,16 @@ export interface Catalog {
    * repeated or foreign flip), in which case nothing changed.
    */
   flipOwner(org: string, ns: string, from: string, to: string, jobId: string): Promise<number | null>;
+
+  /** Every node and shard, with the cluster id. */
+  snapshot(): Promise<CatalogSnapshot>;
+  /**
+   * Takes in another catalog's cluster (id, nodes, shards with owners and epochs), in
+   * one transaction; idempotent. Refused (CatalogConflict) when this catalog already
+   * holds nodes or shards of a different cluster. This instance's clusterId is the
+   * one it opened with: reopen to see the adopted one.
+   */
+  adopt(snapshot: CatalogSnapshot): Promise<AdoptResult>;
 }
 
 /** Catalog errors carry a domain type so activities and the CLI report them like any other. */

@@ -11,9 +11,9 @@
 // Opening never waits: a bad URL, unknown database or refused password fails at once.
 import { Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { ErrorType, TasksdError } from '../common/errors';
-import type { Catalog, ClaimRecord, ClaimRoute, NodeRecord, ShardRecord } from './catalog';
+import type { AdoptResult, Catalog, CatalogSnapshot, ClaimRecord, ClaimRoute, NodeRecord, ShardRecord } from './catalog';
 import { isTransient, openFailure, redactUrl, stillUnavailable } from './postgres-errors';
-import { newClusterId, SCHEMA_VERSION, shardBusy, unknownNode, unknownShard } from './rules';
+import { catalogConflict, newClusterId, SCHEMA_VERSION, shardBusy, unknownNode, unknownShard } from './rules';
 
 export interface PostgresOptions {
   /** Told, about once per attempt, what a call waits for while the server is away. */
@@ -178,6 +178,46 @@ export class PostgresCatalog implements Catalog {
     return flipped?.epoch ?? null;
   }
 
+  async snapshot(): Promise<CatalogSnapshot> {
+    return this.transaction(async (db) => ({
+      clusterId: (await db.query<{ value: string }>(`SELECT value FROM tasksd_meta WHERE key = 'cluster_id'`)).rows[0].value,
+      nodes: (await db.query<NodeRecord>('SELECT id, dir FROM tasksd_nodes ORDER BY id')).rows,
+      shards: (await db.query<ShardRecord>(`SELECT ${SHARD} FROM tasksd_shards ORDER BY org, ns`)).rows,
+    }));
+  }
+
+  async adopt(snapshot: CatalogSnapshot): Promise<AdoptResult> {
+    return this.transaction(async (db) => {
+      // The same lock as schema upgrades: two copies into one database take turns.
+      await db.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+      const theirs = (await db.query<{ value: string }>(`SELECT value FROM tasksd_meta WHERE key = 'cluster_id'`)).rows[0].value;
+      const counts = await db.query<{ nodes: number; shards: number }>(
+        'SELECT (SELECT count(*) FROM tasksd_nodes)::int AS nodes, (SELECT count(*) FROM tasksd_shards)::int AS shards',
+      );
+      const { nodes, shards } = counts.rows[0];
+      if (theirs !== snapshot.clusterId && nodes + shards > 0) throw catalogConflict(this.location, theirs, nodes, shards, snapshot.clusterId);
+      let changed = (await db.query(`UPDATE tasksd_meta SET value = $1 WHERE key = 'cluster_id' AND value <> $1`, [snapshot.clusterId])).rowCount ?? 0;
+      for (const node of snapshot.nodes) {
+        const put = await db.query(
+          `INSERT INTO tasksd_nodes (id, dir) VALUES ($1, $2)
+           ON CONFLICT (id) DO UPDATE SET dir = EXCLUDED.dir WHERE tasksd_nodes.dir <> EXCLUDED.dir`,
+          [node.id, node.dir],
+        );
+        changed += put.rowCount ?? 0;
+      }
+      for (const shard of snapshot.shards) {
+        const put = await db.query(
+          `INSERT INTO tasksd_shards (org, ns, owner, epoch) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (org, ns) DO UPDATE SET owner = EXCLUDED.owner, epoch = EXCLUDED.epoch
+           WHERE tasksd_shards.owner <> EXCLUDED.owner OR tasksd_shards.epoch <> EXCLUDED.epoch`,
+          [shard.org, shard.ns, shard.owner, shard.epoch],
+        );
+        changed += put.rowCount ?? 0;
+      }
+      return { nodes: snapshot.nodes.length, shards: snapshot.shards.length, changed };
+    });
+  }
+
   /** One statement, waiting out a server that is away. */
   private async rows<T extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
     return this.patiently(async () => (await this.pool.query<T>(sql, params)).rows);
@@ -243,7 +283,8 @@ async function upgrade(db: Queryable): Promise<string> {
     );
   }
   await db.query(
-    `INSERT INTO tasksd_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+    `INSERT INTO tasksd_meta (key, value) VALUES ('schema_version', $1)
+     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE tasksd_meta.value <> EXCLUDED.value`,
     [String(SCHEMA_VERSION)],
   );
   const cluster = await db.query<{ value: string }>(`SELECT value FROM tasksd_meta WHERE key = 'cluster_id'`);

@@ -23,6 +23,14 @@ export function unknownShard(org: string, ns: string): TasksdError {
   );
 }
 
+export function catalogConflict(location: string, theirs: string, nodes: number, shards: number, ours: string): TasksdError {
+  return new TasksdError(
+    ErrorType.CatalogConflict,
+    `the catalog at ${location} holds another cluster (${theirs}, ${nodes} nodes, ${shards} shards); ` +
+      `refusing to overwrite it with cluster ${ours}: use an empty database`,
+  );
+}
+
 export function shardBusy(org: string, ns: string, holder: string): TasksdError {
   return new TasksdError(
     ErrorType.ShardBusy,

@@ -6,8 +6,8 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../common/errors';
-import type { Catalog, ClaimRecord, ClaimRoute, NodeRecord, ShardRecord } from './catalog';
-import { newClusterId, SCHEMA_VERSION, shardBusy, unknownNode, unknownShard } from './rules';
+import type { AdoptResult, Catalog, CatalogSnapshot, ClaimRecord, ClaimRoute, NodeRecord, ShardRecord } from './catalog';
+import { catalogConflict, newClusterId, SCHEMA_VERSION, shardBusy, unknownNode, unknownShard } from './rules';
 
 const TABLES = `
   CREATE TABLE IF NOT EXISTS nodes (
@@ -43,7 +43,9 @@ export class SqliteCatalog implements Catalog {
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
-    this.clusterId = this.db.transaction(() => this.upgrade()).immediate();
+    // A catalog at the current version is only read: opening one changes nothing on disk.
+    const current = this.db.pragma('user_version', { simple: true }) === SCHEMA_VERSION;
+    this.clusterId = current ? this.currentClusterId() : this.db.transaction(() => this.upgrade()).immediate();
   }
 
   /** Idempotent, in one write transaction, so two processes opening a new catalog agree. */
@@ -55,7 +57,7 @@ export class SqliteCatalog implements Catalog {
     }
     this.db.prepare('INSERT OR IGNORE INTO cluster (singleton, id, created_at) VALUES (1, ?, ?)').run(newClusterId(), now());
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    return (this.db.prepare('SELECT id FROM cluster').get() as { id: string }).id;
+    return this.currentClusterId();
   }
 
   async close(): Promise<void> {
@@ -155,6 +157,38 @@ export class SqliteCatalog implements Catalog {
       .prepare('UPDATE shards SET owner = ?, epoch = epoch + 1 WHERE org = ? AND ns = ? AND owner = ? AND job_id = ? RETURNING epoch')
       .get(to, org, ns, from, jobId) as { epoch: number } | undefined;
     return row?.epoch ?? null;
+  }
+
+  async snapshot(): Promise<CatalogSnapshot> {
+    return { clusterId: this.currentClusterId(), nodes: await this.listNodes(), shards: await this.listShards() };
+  }
+
+  async adopt(snapshot: CatalogSnapshot): Promise<AdoptResult> {
+    return this.db
+      .transaction(() => {
+        const theirs = this.currentClusterId();
+        const count = (table: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+        const [nodes, shards] = [count('nodes'), count('shards')];
+        if (theirs !== snapshot.clusterId && nodes + shards > 0) throw catalogConflict(this.location, theirs, nodes, shards, snapshot.clusterId);
+        let changed = this.db.prepare('UPDATE cluster SET id = ? WHERE id <> ?').run(snapshot.clusterId, snapshot.clusterId).changes;
+        const putNode = this.db.prepare(
+          `INSERT INTO nodes (id, dir, created_at) VALUES (?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET dir = excluded.dir WHERE dir <> excluded.dir`,
+        );
+        const putShard = this.db.prepare(
+          `INSERT INTO shards (org, ns, owner, epoch, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (org, ns) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch
+           WHERE owner <> excluded.owner OR epoch <> excluded.epoch`,
+        );
+        for (const node of snapshot.nodes) changed += putNode.run(node.id, node.dir, now()).changes;
+        for (const shard of snapshot.shards) changed += putShard.run(shard.org, shard.ns, shard.owner, shard.epoch, now()).changes;
+        return { nodes: snapshot.nodes.length, shards: snapshot.shards.length, changed };
+      })
+      .immediate();
+  }
+
+  private currentClusterId(): string {
+    return (this.db.prepare('SELECT id FROM cluster').get() as { id: string }).id;
   }
 }
 

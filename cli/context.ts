@@ -3,8 +3,12 @@
 import { Cluster } from '../store/cluster';
 import type { MigrationClient } from '../client';
 
-export async function withCluster<T>(fn: (cluster: Cluster) => T | Promise<T>): Promise<T> {
-  const cluster = await Cluster.fromEnv();
+async function existingClusterId(): Promise<string> {
+  return withCluster((cluster) => cluster.catalog.clusterId, { mustExist: true });
+}
+
+export async function withCluster<T>(fn: (cluster: Cluster) => T | Promise<T>, options: { mustExist?: boolean } = {}): Promise<T> {
+  const cluster = await Cluster.fromEnv({}, process.env, options);
   try {
     return await fn(cluster);
   } finally {
@@ -12,12 +16,18 @@ export async function withCluster<T>(fn: (cluster: Cluster) => T | Promise<T>): 
   }
 }
 
-export async function withMigrations<T>(fn: (migrations: MigrationClient) => Promise<T>): Promise<T> {
+/**
+ * A Temporal client for job commands. `forCluster` makes it start jobs for this
+ * cluster (on its own task queue); the cluster must exist, so a mistyped data root is
+ * refused instead of starting a job no worker of a real cluster would take.
+ */
+export async function withMigrations<T>(fn: (migrations: MigrationClient) => Promise<T>, options: { forCluster?: boolean } = {}): Promise<T> {
+  const cluster = options.forCluster ? await existingClusterId() : undefined;
   // Loaded on demand: the Temporal SDK costs about a second, which cluster commands skip.
   // require, not import(): tsx leaves import() to Node's ESM loader, which wants file extensions.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { MigrationClient } = require('../client') as typeof import('../client');
-  const migrations = await MigrationClient.connect();
+  const migrations = await MigrationClient.connect({ cluster });
   try {
     return await fn(migrations);
   } finally {

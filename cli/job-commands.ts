@@ -38,7 +38,7 @@ export function registerJobCommands(program: Command): void {
     )
     .option('--max-pause <ms>', 'online mode: the write pause to stay under, in ms (default 1000)', integer('--max-pause', 1))
     .option('--wait', 'follow the job to its end (exit 1 if it fails)')
-    .action((opts: MigrateFlags) => withMigrations((m) => migrate(m, opts)));
+    .action((opts: MigrateFlags) => withMigrations((m) => migrate(m, opts), { forCluster: true }));
 
   program.command('jobs')
     .description('list migration jobs, newest first')

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { version } from '../package.json';
 import { registerClusterCommands } from './cluster-commands';
 import { registerJobCommands } from './job-commands';
+import { registerCatalogCommands } from './catalog-command';
 import { registerRepairCommand } from './repair-command';
 import { registerTaskCommands } from './task-commands';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerTaskCommands(program);
   registerJobCommands(program);
   registerRepairCommand(program);
+  registerCatalogCommands(program);
   for (const command of leaves(program)) command.option('--json', 'print machine-readable JSON');
   return program;
 }

@@ -4,7 +4,10 @@
 import type { Command } from 'commander';
 import { reconcileGraceMs } from '../common/config';
 import { describeRepair, runRepair } from '../temporal/repair';
-import { withCluster, withMigrations } from './context';
+import { clusterTaskQueue } from '../common/names';
+import { NoWorkerError, START_A_WORKER } from '../temporal/no-worker-error';
+import { workerPolls } from '../temporal/pollers';
+import { withMigrations } from './context';
 import { id, type JsonFlag } from './options';
 import { printJson, printLine } from './output';
 
@@ -21,10 +24,14 @@ export function registerRepairCommand(program: Command): void {
     .option('--ns, --namespace <namespace>', 'only shards of this namespace', id('namespace'))
     .action(async (opts: RepairFlags) => {
       const graceMs = reconcileGraceMs();
-      const cluster = await withCluster((c) => c.catalog.clusterId);
-      const report = await withMigrations((m) =>
-        runRepair(m.client, m.taskQueue, { cluster, org: opts.org, ns: opts.namespace, graceMs }),
-      );
+      const report = await withMigrations(async (m) => {
+        const cluster = m.cluster!;
+        const queue = clusterTaskQueue(m.taskQueue, cluster);
+        if (!(await workerPolls(m.client, queue))) {
+          throw new NoWorkerError({ taskQueue: queue, namespace: m.client.options.namespace }, `no repair was started; ${START_A_WORKER} for cluster ${cluster}`);
+        }
+        return runRepair(m.client, m.taskQueue, { cluster, org: opts.org, ns: opts.namespace, graceMs });
+      }, { forCluster: true });
       if (opts.json) printJson(report);
       else for (const line of describeRepair(report)) printLine(line);
     });

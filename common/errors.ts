@@ -21,6 +21,8 @@ export const ErrorType = {
   WrongCluster: 'WrongCluster',
   /** The catalog does not answer (PostgreSQL down or restarting): retried while it comes back. */
   CatalogUnavailable: 'CatalogUnavailable',
+  /** A catalog copy would overwrite another cluster's catalog. */
+  CatalogConflict: 'CatalogConflict',
   /** Only ever a failed job's errorType: an operator cancelled it and it rolled back. */
   Cancelled: 'Cancelled',
 } as const;

@@ -27,13 +27,13 @@ export interface CheckResult {
 
 const SHOWN_PROBLEMS = 10;
 
-export async function checkWrites(input: { dataRoot: string; org: string; ns: string; logs: string[] }): Promise<CheckResult> {
+export async function checkWrites(input: { dataRoot: string; catalog?: string; org: string; ns: string; logs: string[] }): Promise<CheckResult> {
   const records = input.logs.flatMap(readLog);
   const acked = records.filter((r) => r.ok);
   const refused = records.filter((r) => !r.ok);
   const ids = new Set(records.map((r) => r.id));
 
-  const cluster = await Cluster.open(input.dataRoot, { catalog: catalogSetting() });
+  const cluster = await Cluster.open(input.dataRoot, { catalog: input.catalog ?? catalogSetting() });
   let owner: string;
   let frames: Map<number, { op: string; id: string }>;
   let finals: Map<string, string>;

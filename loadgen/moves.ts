@@ -16,6 +16,8 @@ export interface MoveRecord {
 export interface MoveOptions {
   migrations: MigrationClient;
   dataRoot: string;
+  /** TASKSD_CATALOG of the cluster (default: this process's). */
+  catalog?: string;
   org: string;
   ns: string;
   /** The two nodes; each move goes from whichever owns the shard to the other. */
@@ -28,7 +30,7 @@ export interface MoveOptions {
 }
 
 export async function moveBackAndForth(opts: MoveOptions): Promise<MoveRecord[]> {
-  const cluster = await Cluster.open(opts.dataRoot, { catalog: catalogSetting() });
+  const cluster = await Cluster.open(opts.dataRoot, { catalog: opts.catalog ?? catalogSetting() });
   const moves: MoveRecord[] = [];
   try {
     for (let i = 0; i < opts.times; i++) {

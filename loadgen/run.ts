@@ -40,6 +40,6 @@ export async function moveUnderLoad(opts: LoadedMovesOptions): Promise<LoadedMov
     throw err;
   }
   const writes = await writers.stop();
-  const check = await checkWrites({ dataRoot: opts.dataRoot, org: opts.org, ns: opts.ns, logs: writes.logs });
+  const check = await checkWrites({ dataRoot: opts.dataRoot, catalog: opts.catalog, org: opts.org, ns: opts.ns, logs: writes.logs });
   return { moves, writes, check };
 }

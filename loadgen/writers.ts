@@ -14,6 +14,8 @@ const WRITER = path.join(__dirname, 'writer.ts');
 
 export interface StartWritersOptions {
   dataRoot: string;
+  /** TASKSD_CATALOG of the cluster, passed to each writer (default: this process's). */
+  catalog?: string;
   org: string;
   ns: string;
   writers: number;
@@ -121,6 +123,7 @@ function spawnWriter(opts: StartWritersOptions, id: string, log: string, onAck: 
   // One process (no tsx launcher between), so signals reach the writer itself.
   const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', WRITER, ...args], {
     cwd: PROJECT_ROOT,
+    env: opts.catalog ? { ...process.env, TASKSD_CATALOG: opts.catalog } : process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -21,6 +21,8 @@ export interface ClusterOptions {
   catalog?: string;
   /** What to tell while the catalog server is away (PostgreSQL only). */
   onCatalogWait?: PostgresOptions['onWait'];
+  /** Refuse, rather than create, a SQLite catalog that is not there yet. */
+  mustExist?: boolean;
 }
 
 export interface ShardSummary {
@@ -59,14 +61,21 @@ export class Cluster {
   ) {}
 
   /** The cluster the environment names (TASKSD_DATA, TASKSD_CATALOG, TASKSD_RETAIN_SOURCE). */
-  static fromEnv(options: Pick<ClusterOptions, 'onCatalogWait'> = {}, env: NodeJS.ProcessEnv = process.env): Promise<Cluster> {
-    return Cluster.open(dataRoot(env), { retainSource: retainSource(env), catalog: catalogSetting(env), ...options });
+  static fromEnv(
+    options: Pick<ClusterOptions, 'onCatalogWait'> = {},
+    env: NodeJS.ProcessEnv = process.env,
+    { mustExist = false } = {},
+  ): Promise<Cluster> {
+    return Cluster.open(dataRoot(env), { retainSource: retainSource(env), catalog: catalogSetting(env), mustExist, ...options });
   }
 
   /** Opens the cluster's catalog (creating or upgrading its schema); callers close it. */
   static async open(dataRoot: string, options: ClusterOptions = {}): Promise<Cluster> {
     const root = path.resolve(dataRoot);
     const location: CatalogLocation = catalogLocation(root, options.catalog);
+    if (options.mustExist && location.driver === 'sqlite' && !fs.existsSync(location.file)) {
+      throw new TasksdError(ErrorType.UnknownNode, `no cluster at ${root}: ${location.file} does not exist; set TASKSD_DATA, or add a node first`);
+    }
     return new Cluster(root, await openCatalog(location, { onWait: options.onCatalogWait }), options);
   }
 

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { ActivityTestHooks } from '../activities/test-hooks';
 import type { Job, MigrationClient, MigrationRequest } from '../client';
 import { ErrorType, TasksdError, type ErrorTypeName } from '../common/errors';
+import { defaultNodeDir } from '../store/layout';
 import { structuralProblems } from '../store/sqlite-thread';
 import { makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
 import { suite } from './support/root-hooks';
@@ -30,14 +31,15 @@ interface Refusal {
   /** Where the CLI's own parser words it differently (commander's choices). */
   cliMessage?: RegExp;
   /** Sets the scene; returns its undo, run after the checks. */
-  arrange?: (t: TestCluster) => (() => void) | void | Promise<void>;
+  arrange?: (t: TestCluster) => (() => unknown) | void | Promise<(() => unknown) | void>;
   hooks?: ActivityTestHooks;
 }
 
 const move = { org: 'acme', ns: 'default', to: 'node-b' };
 
+/** Test nodes use their default directories. */
 function nodeDir(t: TestCluster, node: string): string {
-  return t.cluster.catalog.node(node).dir;
+  return defaultNodeDir(t.root, node);
 }
 
 /** Root ignores permission bits; an immutable directory refuses even root (ext4 and most Linux filesystems). */
@@ -105,8 +107,8 @@ const refusals: Refusal[] = [
     type: ErrorType.ShardBusy,
     message: /^shard acme\/default is already being migrated by job job-elsewhere; wait for it or cancel it with "tasksd cancel job-elsewhere"$/,
     exit: 1,
-    arrange: (t) => {
-      t.cluster.catalog.claim('acme', 'default', 'job-elsewhere');
+    arrange: async (t) => {
+      await t.cluster.catalog.claim('acme', 'default', 'job-elsewhere');
       return () => t.cluster.catalog.release('acme', 'default', 'job-elsewhere');
     },
   },
@@ -124,7 +126,7 @@ const refusals: Refusal[] = [
     type: ErrorType.DestinationOccupied,
     message: /^node node-b already has a file for shard acme\/default \(.*acme\.default\.db\); remove it or pick another node$/,
     exit: 1,
-    arrange: (t) => fs.writeFileSync(t.cluster.fileOn('node-b', 'acme', 'default'), 'not yours'),
+    arrange: async (t) => fs.writeFileSync(await t.cluster.fileOn('node-b', 'acme', 'default'), 'not yours'),
   },
   {
     title: 'a destination directory that is missing',
@@ -172,9 +174,9 @@ const refusals: Refusal[] = [
     message:
       /^source shard acme\/default at .*acme\.default\.db fails PRAGMA quick_check \(.+\); refusing to copy a damaged shard, restore it from a backup first$/,
     exit: 1,
-    arrange: (t) => {
-      const file = t.cluster.fileOn('node-a', 'acme', 'default');
-      const db = t.cluster.openOwner('acme', 'default');
+    arrange: async (t) => {
+      const file = await t.cluster.fileOn('node-a', 'acme', 'default');
+      const db = await t.cluster.openOwner('acme', 'default');
       db.pragma('wal_checkpoint(TRUNCATE)'); // the rows live in the main file, where the damage goes
       db.close();
       damageMiddlePage(file);
@@ -230,17 +232,17 @@ function assertFailedJob(job: Job | undefined, type: string, message: RegExp): v
 describe('bad input: one clear error, nothing changed', () => {
   let t: TestCluster;
   beforeEach(async () => {
-    t = makeCluster();
+    t = await makeCluster();
     await seedShard(t, 'acme', 'default', 'node-a', ROWS, 64);
   });
   afterEach(() => t.close());
 
   it('compares fairly: reading changes nothing, any write (even one undone) shows', async () => {
     const before = snapshotTree(t.root);
-    t.cluster.listShards(); // opens, reads and closes the shard and the catalog
+    (await t.cluster.listShards()); // opens, reads and closes the shard and the catalog
     assert.deepEqual(snapshotTree(t.root), before, 'a read leaves the snapshot as it was');
-    t.cluster.catalog.claim('acme', 'default', 'job-1');
-    t.cluster.catalog.release('acme', 'default', 'job-1');
+    await t.cluster.catalog.claim('acme', 'default', 'job-1');
+    await t.cluster.catalog.release('acme', 'default', 'job-1');
     assert.notDeepEqual(snapshotTree(t.root), before, 'a claim and its release are two writes');
     const afterClaim = snapshotTree(t.root);
     await t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-1' });
@@ -253,7 +255,7 @@ describe('bad input: one clear error, nothing changed', () => {
       await assert.rejects(m.startJob(r.request as unknown as MigrationRequest), assertRefused(r.type, r.message));
     }],
     ['tasksd migrate', async (r, taskQueue) => {
-      const env = { TASKSD_DATA: t.root, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: taskQueue };
+      const env = { ...t.env, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: taskQueue };
       assertOneLine(await tasksd(cliArgs(r.request), env), r.exit, r.cliMessage ?? r.message);
     }],
     ['temporal workflow start', async (r, taskQueue) => {
@@ -266,7 +268,7 @@ describe('bad input: one clear error, nothing changed', () => {
     describe(`refuses ${refusal.title} (${refusal.type})`, () => {
       for (const [surface, attempt] of surfaces) {
         it(`through ${surface}`, async function () {
-          let undo: (() => void) | void = undefined;
+          let undo: (() => unknown) | void = undefined;
           try {
             undo = await refusal.arrange?.(t);
           } catch (err) {
@@ -274,14 +276,14 @@ describe('bad input: one clear error, nothing changed', () => {
             throw err;
           }
           try {
-            const claim = t.cluster.catalog.shard('acme', 'default').jobId;
+            const claim = (await t.cluster.catalog.shard('acme', 'default')).jobId;
             const before = snapshotTree(t.root);
             await withWorker(t, (m, taskQueue) => attempt(refusal, taskQueue, m), refusal.hooks);
             assert.deepEqual(snapshotTree(t.root), before, 'the data root is byte-for-byte unchanged');
-            const shard = t.cluster.catalog.shard('acme', 'default');
+            const shard = (await t.cluster.catalog.shard('acme', 'default'));
             assert.deepEqual([shard.owner, shard.jobId], ['node-a', claim], 'owner and claim unchanged');
           } finally {
-            undo?.();
+            await undo?.();
           }
         });
       }
@@ -292,13 +294,13 @@ describe('bad input: one clear error, nothing changed', () => {
     const taskQueue = `free-${randomUUID()}`;
     const worker = await startWorkerProcess({
       address: suite().server.address,
-      dataRoot: t.root,
+      dataRoot: t.root, catalog: t.env.TASKSD_CATALOG,
       taskQueue,
       extra: { TASKSD_TEST_FREE_BYTES: '4096' },
     });
     try {
       const before = snapshotTree(t.root);
-      const env = { TASKSD_DATA: t.root, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: taskQueue };
+      const env = { ...t.env, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: taskQueue };
       assertOneLine(await tasksd(cliArgs(move), env), 1, /^node node-b has 4096 bytes free in .* but shard acme\/default needs \d+/);
       assert.deepEqual(snapshotTree(t.root), before);
     } finally {
@@ -360,7 +362,7 @@ describe('bad input: one clear error, nothing changed', () => {
     });
 
     it('is refused by tasksd with exit 2 and one line', async () => {
-      const env = { TASKSD_DATA: t.root, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: 'bad-input-no-worker' };
+      const env = { ...t.env, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: 'bad-input-no-worker' };
       const before = snapshotTree(t.root);
       const cases: Array<[string[], RegExp]> = [
         [['migrate', '--org', 'acme', '--ns', 'default'], /required option '--to <node>' not specified/],
@@ -388,7 +390,7 @@ describe('bad input: one clear error, nothing changed', () => {
     });
 
     it('are refused by tasksd job, watch and cancel with one line', async () => {
-      const env = { TASKSD_DATA: t.root, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: 'bad-input-no-worker' };
+      const env = { ...t.env, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: 'bad-input-no-worker' };
       const before = snapshotTree(t.root);
       const cases: Array<[string[], number, RegExp]> = [
         [['job', 'migrate-nope'], 1, /^unknown job migrate-nope: list jobs with "tasksd jobs"$/],
@@ -405,15 +407,15 @@ describe('bad input: one clear error, nothing changed', () => {
 
   describe('node add --dir', () => {
     let outside: string;
-    beforeEach(() => {
+    beforeEach(async () => {
       outside = fs.mkdtempSync(path.join(suite().scratch, 'outside-'));
       fs.writeFileSync(path.join(outside, 'a-file'), 'not a directory');
       fs.symlinkSync(nodeDir(t, 'node-a'), path.join(outside, 'link-to-node-a'));
-      t.cluster.addNode('node-c', path.join(outside, 'custom', 'c'));
+      await t.cluster.addNode('node-c', path.join(outside, 'custom', 'c'));
     });
 
     it('refuses a directory that overlaps the data root or another node, creating nothing', async () => {
-      const env = { TASKSD_DATA: t.root };
+      const env = { ...t.env };
       const cases: Array<[string, number, RegExp]> = [
         [t.root, 2, /is not allowed: it is the data root or contains it; pick a separate directory/],
         [path.dirname(t.root), 2, /is not allowed: it is the data root or contains it/],
@@ -432,18 +434,18 @@ describe('bad input: one clear error, nothing changed', () => {
       const runs = await Promise.all(cases.map(([dir]) => tasksd(['node', 'add', 'node-d', '--dir', dir], env)));
       runs.forEach((r, i) => assertOneLine(r, cases[i][1], cases[i][2]));
       assert.deepEqual([snapshotTree(t.root), snapshotTree(outside)], before);
-      assert.deepEqual(t.cluster.catalog.listNodes().map((n) => n.id), ['node-a', 'node-b', 'node-c']);
+      assert.deepEqual((await t.cluster.catalog.listNodes()).map((n) => n.id), ['node-a', 'node-b', 'node-c']);
     });
 
     it('refuses an existing node id before creating its directory', async () => {
       const fresh = path.join(outside, 'fresh');
-      const run = await tasksd(['node', 'add', 'node-a', '--dir', fresh], { TASKSD_DATA: t.root });
+      const run = await tasksd(['node', 'add', 'node-a', '--dir', fresh], { ...t.env });
       assertOneLine(run, 1, /^node node-a already exists$/);
       assert.equal(fs.existsSync(fresh), false);
     });
 
     it('takes a path relative to the current directory', async () => {
-      const run = await tasksd(['node', 'add', 'node-d', '--dir', 'rel/d', '--json'], { TASKSD_DATA: t.root }, outside);
+      const run = await tasksd(['node', 'add', 'node-d', '--dir', 'rel/d', '--json'], { ...t.env }, outside);
       assert.equal(run.code, 0, run.stderr);
       assert.equal((JSON.parse(run.stdout) as { dir: string }).dir, path.join(outside, 'rel', 'd'));
       assert.ok(fs.statSync(path.join(outside, 'rel', 'd')).isDirectory());

@@ -17,16 +17,16 @@ describe('a checkpoint blocked by a reader', () => {
   const savedLimit = process.env[CHECKPOINT_WAIT_ENV];
 
   beforeEach(async () => {
-    t = makeCluster();
+    t = await makeCluster();
     await seedShard(t, 'acme', 'default', 'node-a', 300);
     // A reader in the middle of a read transaction, like a sqlite3 shell left open.
-    reader = openShardFile(t.cluster.fileOn('node-a', 'acme', 'default'), { readonly: true });
+    reader = openShardFile((await t.cluster.fileOn('node-a', 'acme', 'default')), { readonly: true });
     reader.exec('BEGIN');
     reader.prepare('SELECT count(*) FROM tasks').get();
   });
-  afterEach(() => {
+  afterEach(async () => {
     reader?.close();
-    t.close();
+    await t.close();
     if (savedLimit === undefined) delete process.env[CHECKPOINT_WAIT_ENV];
     else process.env[CHECKPOINT_WAIT_ENV] = savedLimit;
   });
@@ -42,7 +42,7 @@ describe('a checkpoint blocked by a reader', () => {
 
   it('waits for the reader past the heartbeat timeout, heartbeating, and copies once it lets go', async () => {
     process.env[CHECKPOINT_WAIT_ENV] = '60000';
-    const source = t.cluster.fileOn('node-a', 'acme', 'default');
+    const source = (await t.cluster.fileOn('node-a', 'acme', 'default'));
     const job = await withWorker(t, async (m) => {
       const id = await m.start({ org: 'acme', ns: 'default', to: 'node-b' });
       // 12 s is past the copy's 10 s heartbeat timeout: only a heartbeating wait gets there in one attempt.
@@ -55,13 +55,13 @@ describe('a checkpoint blocked by a reader', () => {
       return m.result(id);
     });
     assert.equal(job.status, 'released', job.error);
-    const [shard] = t.cluster.listShards();
+    const [shard] = (await t.cluster.listShards());
     assert.deepEqual([shard.owner, shard.lockedBy, shard.claimedBy, shard.rows], ['node-b', null, null, 300]);
   });
 
   it('fails the job with the reader as the cause once the wait runs out, and rolls back', async () => {
     process.env[CHECKPOINT_WAIT_ENV] = '2000';
-    const source = t.cluster.fileOn('node-a', 'acme', 'default');
+    const source = (await t.cluster.fileOn('node-a', 'acme', 'default'));
     const job = await withWorker(t, (m) => m.migrate({ org: 'acme', ns: 'default', to: 'node-b' }));
     assert.equal(job.status, 'failed');
     assert.equal(job.errorType, ErrorType.ShardBusy);
@@ -70,7 +70,7 @@ describe('a checkpoint blocked by a reader', () => {
       `the checkpoint of ${source} was blocked for 2 s by a reader holding the WAL (an open read transaction: a sqlite3 shell, ` +
         `a backup, a long query); close that reader and retry the migration (the limit is ${CHECKPOINT_WAIT_ENV}=2000)`,
     );
-    const [shard] = t.cluster.listShards();
+    const [shard] = (await t.cluster.listShards());
     assert.deepEqual([shard.owner, shard.lockedBy, shard.claimedBy, shard.rows], ['node-a', null, null, 300]);
     assert.deepEqual(filesOn(t, 'node-b'), []);
     // Writable again while the reader is still open: a reader never blocks a WAL writer.

@@ -22,12 +22,12 @@ interface Run {
 
 describe('tasksd CLI', () => {
   let t: TestCluster;
-  beforeEach(() => (t = makeCluster()));
+  beforeEach(async () => (t = await makeCluster()));
   afterEach(() => t.close());
 
   /** Runs the binary; a hang shows up as code -1 once the timeout kills it. */
   function tasksd(args: string[], taskQueue = 'cli-test-no-worker', command = [process.execPath, BIN]): Promise<Run> {
-    const env = { ...process.env, TASKSD_DATA: t.root, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: taskQueue };
+    const env = { ...process.env, ...t.env, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: taskQueue };
     return new Promise((resolve) => {
       execFile(command[0], [...command.slice(1), ...args], { env, cwd: PROJECT, timeout: 30_000 }, (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
@@ -52,11 +52,11 @@ describe('tasksd CLI', () => {
   it('adds nodes, creates shards, puts, gets and loads tasks (JSON)', async () => {
     const added = await json<{ id: string; dir: string }>(['node', 'add', 'node-c']);
     assert.equal(added.id, 'node-c');
-    assert.equal(added.dir, t.cluster.catalog.node('node-c').dir);
-    assert.deepEqual(await json(['nodes']), t.cluster.catalog.listNodes());
+    assert.equal(added.dir, (await t.cluster.catalog.node('node-c')).dir);
+    assert.deepEqual(await json(['nodes']), (await t.cluster.catalog.listNodes()));
 
     const created = await json<ShardSummary>(['shard', 'create', '--org', 'acme', '--namespace', 'default', '--node', 'node-a']);
-    assert.deepEqual(created, t.cluster.listShards()[0]);
+    assert.deepEqual(created, (await t.cluster.listShards())[0]);
     assert.deepEqual([created.org, created.ns, created.owner, created.lockedBy, created.seq, created.rows], ['acme', 'default', 'node-a', null, 0, 0]);
 
     assert.deepEqual(await json(['put', '--org', 'acme', '--ns', 'default', '--id', 'first', '--title', 'hello world']), {
@@ -72,16 +72,16 @@ describe('tasksd CLI', () => {
     assert.deepEqual(loaded, { org: 'acme', ns: 'default', rows: 2500, seq: 2501 });
     // A second load numbers its rows after the existing ones instead of overwriting them.
     assert.deepEqual(await json(['load', '--org', 'acme', '--ns', 'default', '--rows', '10']), { org: 'acme', ns: 'default', rows: 10, seq: 2511 });
-    assert.equal(t.cluster.getTask('acme', 'default', 'row-2510')?.title, 'row 2510');
-    assert.equal(t.cluster.getTask('acme', 'default', 'row-1')?.body?.length, 32);
-    assert.equal(t.cluster.getTask('acme', 'default', 'row-2501')?.body, null);
+    assert.equal((await t.cluster.getTask('acme', 'default', 'row-2510'))?.title, 'row 2510');
+    assert.equal((await t.cluster.getTask('acme', 'default', 'row-1'))?.body?.length, 32);
+    assert.equal((await t.cluster.getTask('acme', 'default', 'row-2501'))?.body, null);
 
     const [shards, table, missing] = await Promise.all([
       json<ShardSummary[]>(['shards']),
       tasksd(['shards']),
       tasksd(['get', '--org', 'acme', '--ns', 'default', '--id', 'nope']),
     ]);
-    assert.deepEqual(shards, t.cluster.listShards());
+    assert.deepEqual(shards, (await t.cluster.listShards()));
     assert.deepEqual([shards[0].rows, shards[0].seq, shards[0].owner], [2511, 2511, 'node-a']);
     assert.equal(table.code, 0);
     assert.match(table.stdout, /acme\/default.*node-a.*2511/);
@@ -94,7 +94,7 @@ describe('tasksd CLI', () => {
     const run = await tasksd(['put', '--org', 'acme', '--ns', 'default', '--id', 'late', '--title', 'refused']);
     assertFails(run, 75, /locked by migration job-x/);
     assert.equal(run.stdout, '');
-    assert.equal(t.cluster.getTask('acme', 'default', 'late'), undefined);
+    assert.equal((await t.cluster.getTask('acme', 'default', 'late')), undefined);
   });
 
   it('rejects bad ids and bad usage with exit 2 and one line, creating nothing', async () => {
@@ -111,8 +111,8 @@ describe('tasksd CLI', () => {
     ];
     const runs = await Promise.all(cases.map(([args]) => tasksd(args)));
     runs.forEach((run, i) => assertFails(run, 2, cases[i][1]));
-    assert.deepEqual(t.cluster.catalog.listNodes().map((n) => n.id), ['node-a', 'node-b']);
-    assert.deepEqual(t.cluster.listShards(), []);
+    assert.deepEqual((await t.cluster.catalog.listNodes()).map((n) => n.id), ['node-a', 'node-b']);
+    assert.deepEqual((await t.cluster.listShards()), []);
   });
 
   it('prints help for every command, and runs as `npx tasksd`', async () => {
@@ -139,7 +139,7 @@ describe('tasksd CLI', () => {
       const job = JSON.parse(run.stdout) as Job;
       assert.deepEqual([job.status, job.org, job.ns, job.from, job.to, job.mode], ['released', org, 'default', 'node-a', 'node-b', 'offline']);
       assert.ok(job.bytes > 1000 * 64);
-      const [shard] = t.cluster.listShards();
+      const [shard] = (await t.cluster.listShards());
       assert.deepEqual([shard.owner, shard.lockedBy, shard.rows], ['node-b', null, 1000]);
     });
 
@@ -176,7 +176,7 @@ describe('tasksd CLI', () => {
         },
         { copyBytesPerSecond: 2 * 1024 * 1024 },
       );
-      assert.equal(t.cluster.listShards()[0].owner, 'node-a');
+      assert.equal((await t.cluster.listShards())[0].owner, 'node-a');
     });
 
     it('cancel rolls a running job back; watch then exits 1; unknown ids exit 1 with one line', async () => {
@@ -196,7 +196,7 @@ describe('tasksd CLI', () => {
         // A copy of about 16 s: the cancel lands well inside it, and cuts the test short.
         { copyBytesPerSecond: 256 * 1024 },
       );
-      const [shard] = t.cluster.listShards();
+      const [shard] = (await t.cluster.listShards());
       assert.deepEqual([shard.owner, shard.lockedBy, shard.rows], ['node-a', null, 4000]);
     });
   });

@@ -17,8 +17,8 @@ const SLOW_COPY = { copyBytesPerSecond: 256 * 1024 };
 describe('MigrationClient', () => {
   let t: TestCluster;
   let org: string;
-  beforeEach(() => {
-    t = makeCluster();
+  beforeEach(async () => {
+    t = await makeCluster();
     org = uniqueId('client'); // visibility is shared by every test on the server
   });
   afterEach(() => t?.close());
@@ -61,7 +61,7 @@ describe('MigrationClient', () => {
   it('list filters by status, org, namespace and node, newest first', async () => {
     const [a, b, c] = ['a', 'b', 'c'].map((n) => uniqueId(`node-${n}`)); // node names unique to this test, too
     t.close();
-    t = makeCluster({ nodes: [a, b, c] });
+    t = await makeCluster({ nodes: [a, b, c] });
     await seedShard(t, org, 'default', a, 20);
     await seedShard(t, org, 'big', a, BIG.rows, BIG.rowBytes);
     await withWorker(
@@ -137,9 +137,9 @@ describe('MigrationClient', () => {
     );
     assert.equal(job.status, 'failed');
     assert.match(job.error ?? '', /cancelled by operator/);
-    const [shard] = t.cluster.listShards();
+    const [shard] = (await t.cluster.listShards());
     assert.deepEqual([shard.owner, shard.lockedBy, shard.rows], ['node-a', null, BIG.rows]);
-    assert.equal(t.cluster.catalog.shard(org, 'default').jobId, null, 'the claim is released');
+    assert.equal((await t.cluster.catalog.shard(org, 'default')).jobId, null, 'the claim is released');
     assert.deepEqual(filesOn(t, 'node-b'), [], 'nothing of the job is left on node-b');
     await t.replicator.propose({ op: 'put', org, ns: 'default', task: { id: 'after', title: 'still writable on node-a' } });
   });
@@ -151,14 +151,14 @@ describe('MigrationClient', () => {
       async (migrations) => {
         const id = await migrations.start({ org, ns: 'default', to: 'node-b' });
         // unlock has handed the shard over and is parked until its 10 s timeout; a retry then completes it.
-        await eventually('the owner to flip to node-b', () => (t.cluster.catalog.shard(org, 'default').owner === 'node-b' ? true : undefined));
+        await eventually('the owner to flip to node-b', async () => ((await t.cluster.catalog.shard(org, 'default')).owner === 'node-b' ? true : undefined));
         await migrations.cancel(id);
         return migrations.result(id);
       },
       { hold: { activity: 'unlock', when: 'after' } },
     );
     assert.equal(job.status, 'released', job.error);
-    const [shard] = t.cluster.listShards();
+    const [shard] = (await t.cluster.listShards());
     assert.deepEqual([shard.owner, shard.lockedBy, shard.rows], ['node-b', null, 50]);
     assert.deepEqual(filesOn(t, 'node-a'), [], 'the source is removed as after any release');
   });
@@ -176,6 +176,6 @@ describe('MigrationClient', () => {
     assert.deepEqual([job.status, job.org, job.from, job.to], ['released', org, 'node-a', 'node-b']);
     assert.match(stderr, new RegExp(`started ${job.id}: ${org}/default node-a → node-b \\(offline\\)`));
     assert.match(stderr, /^released$/m);
-    assert.equal(t.cluster.listShards()[0].owner, 'node-b');
+    assert.equal((await t.cluster.listShards())[0].owner, 'node-b');
   });
 });

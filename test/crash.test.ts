@@ -21,28 +21,28 @@ describe('crash safety (real processes, SIGKILL)', function () {
   let taskQueue: string;
 
   beforeEach(async () => {
-    t = makeCluster();
+    t = await makeCluster();
     workers = [];
     taskQueue = `crash-${randomUUID()}`;
     await seedShard(t, 'acme', 'default', 'node-a', ROWS, ROW_BYTES);
   });
   afterEach(async () => {
     await Promise.all(workers.map((w) => w.kill()));
-    t.close();
+    await t.close();
   });
 
   async function worker(extra: NodeJS.ProcessEnv = {}, address = suite().server.address): Promise<WorkerProcess> {
-    const w = await startWorkerProcess({ address, dataRoot: t.root, taskQueue, extra });
+    const w = await startWorkerProcess({ address, dataRoot: t.root, catalog: t.env.TASKSD_CATALOG, taskQueue, extra });
     workers.push(w);
     return w;
   }
 
-  function assertMovedIntact(job: Job): void {
+  async function assertMovedIntact(job: Job): Promise<void> {
     assert.equal(job.status, 'released', job.error);
-    const [shard] = t.cluster.listShards();
+    const [shard] = (await t.cluster.listShards());
     assert.deepEqual([shard.owner, shard.lockedBy, shard.rows], ['node-b', null, ROWS]);
-    assert.equal(t.cluster.catalog.shard('acme', 'default').jobId, null, 'claim released');
-    assert.equal(t.cluster.getTask('acme', 'default', 't01499')?.title, 'task 1499');
+    assert.equal((await t.cluster.catalog.shard('acme', 'default')).jobId, null, 'claim released');
+    assert.equal((await t.cluster.getTask('acme', 'default', 't01499'))?.title, 'task 1499');
     assert.deepEqual(filesOn(t, 'node-a'), [], 'no source left on node-a');
     assert.deepEqual(filesOn(t, 'node-b'), ['acme.default.db'], 'no temp files on node-b');
   }
@@ -76,7 +76,7 @@ describe('crash safety (real processes, SIGKILL)', function () {
     await first.kill();
     const second = await worker();
     const job = await migrations.result(id);
-    assertMovedIntact(job);
+    await assertMovedIntact(job);
     assert.match(second.output(), /resuming copy of acme\/default at byte [1-9]\d*/);
   });
 

@@ -12,14 +12,14 @@ import { filesOn, makeCluster, seedShard, withWorker, type TestCluster } from '.
 
 describe('a copy that fails verification', () => {
   let t: TestCluster;
-  beforeEach(() => (t = makeCluster()));
+  beforeEach(async () => (t = await makeCluster()));
   afterEach(() => t.close());
 
   async function failedMove(hooks: ActivityTestHooks = {}) {
     const job = await withWorker(t, (m) => m.migrate({ org: 'acme', ns: 'default', to: 'node-b' }), hooks);
     assert.equal(job.status, 'failed');
     // Rolled back: the source still owns the shard, unlocked and unclaimed, nothing left on node-b.
-    const [shard] = t.cluster.listShards();
+    const [shard] = (await t.cluster.listShards());
     assert.deepEqual([shard.owner, shard.lockedBy, shard.claimedBy], ['node-a', null, null]);
     assert.deepEqual(filesOn(t, 'node-b'), []);
     return job;
@@ -27,7 +27,7 @@ describe('a copy that fails verification', () => {
 
   it('blames a damaged source, naming its file, when quick_check passes but its rows do not add up', async () => {
     await seedShard(t, 'acme', 'default', 'node-a', 500);
-    const source = t.cluster.fileOn('node-a', 'acme', 'default');
+    const source = (await t.cluster.fileOn('node-a', 'acme', 'default'));
     const db = openShardFile(source);
     db.pragma('wal_checkpoint(TRUNCATE)'); // the rows live in the main file, where the damage goes
     db.close();

@@ -102,7 +102,7 @@ describe('hostile input', () => {
       // A scratch parent of its own: the data root and the CLI's working directory live
       // in it, so anything created outside the data root would show up here.
       parent = fs.mkdtempSync(path.join(suite().scratch, 'hostile-'));
-      t = makeCluster();
+      t = await makeCluster();
       await seedShard(t, 'acme', 'default', 'node-a', 10);
     });
     afterEach(() => t.close());
@@ -110,10 +110,10 @@ describe('hostile input', () => {
     it('tasksd refuses hostile ids with exit 2 and one clean line, creating nothing anywhere', async () => {
       const cwd = fs.mkdtempSync(path.join(parent, 'cwd-'));
       const dataRoot = path.join(parent, 'data');
-      const cluster = new Cluster(dataRoot);
-      cluster.addNode('node-a');
-      cluster.createShard('acme', 'default', 'node-a');
-      cluster.close();
+      const cluster = await Cluster.open(dataRoot);
+      await cluster.addNode('node-a');
+      await cluster.createShard('acme', 'default', 'node-a');
+      await cluster.close();
       const commands: Array<(v: string) => string[]> = [
         (v) => ['node', 'add', '--', v],
         (v) => ['shard', 'create', `--org=${v}`, '--ns=default', '--node=node-a'],

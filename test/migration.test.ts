@@ -9,7 +9,7 @@ import { suite } from './support/root-hooks';
 
 describe('migrateShard', () => {
   let t: TestCluster;
-  beforeEach(() => (t = makeCluster()));
+  beforeEach(async () => (t = await makeCluster()));
   afterEach(() => t.close());
 
   for (const mode of ['offline', 'online'] as const) {
@@ -27,11 +27,11 @@ describe('migrateShard', () => {
       assert.match(job.checksum ?? '', /^sum128:[0-9a-f]{32}$/);
       assert.ok(job.pauseMs !== undefined && job.pauseMs >= 0);
 
-      const [shard] = t.cluster.listShards();
+      const [shard] = (await t.cluster.listShards());
       assert.equal(shard.owner, 'node-b');
       assert.equal(shard.lockedBy, null);
       assert.equal(shard.rows, 3000);
-      assert.equal(t.cluster.getTask('acme', 'default', 't02999')?.title, 'task 2999');
+      assert.equal((await t.cluster.getTask('acme', 'default', 't02999'))?.title, 'task 2999');
       assert.deepEqual(filesOn(t, 'node-a'), [], 'the source file is removed after release');
       assert.deepEqual(filesOn(t, 'node-b'), ['acme.default.db']);
 
@@ -51,26 +51,26 @@ describe('migrateShard', () => {
 
   it('keeps the source under a non-shard name when retention is on', async () => {
     t.close();
-    t = makeCluster({ retainSource: true });
+    t = await makeCluster({ retainSource: true });
     await seedShard(t, 'acme', 'default', 'node-a', 10);
     const job = await withWorker(t, (m) => m.migrate({ org: 'acme', ns: 'default', to: 'node-b' }));
     assert.equal(job.status, 'released');
     assert.deepEqual(filesOn(t, 'node-a'), [`acme.default.db.moved-${job.id}`]);
-    assert.deepEqual(t.cluster.listShards().map((s) => s.owner), ['node-b']);
+    assert.deepEqual((await t.cluster.listShards()).map((s) => s.owner), ['node-b']);
   });
 
   describe('failures leave the source owning and writable, and nothing on the destination', () => {
     async function expectRolledBack(to: string, pattern: RegExp, hooks = {}) {
       await seedShard(t, 'acme', 'default', 'node-a', 500);
-      const before = fs.readdirSync(t.cluster.catalog.node('node-b').dir).sort();
+      const before = fs.readdirSync((await t.cluster.catalog.node('node-b')).dir).sort();
       const job = await withWorker(t, async (m) => m.result(await m.start({ org: 'acme', ns: 'default', to }, { claimTimeoutMs: 60_000 }).catch((err) => {
         throw err;
       })), hooks);
       assert.equal(job.status, 'failed');
       assert.match(job.error ?? '', pattern);
-      const [shard] = t.cluster.listShards();
+      const [shard] = (await t.cluster.listShards());
       assert.deepEqual([shard.owner, shard.lockedBy, shard.rows], ['node-a', null, 500]);
-      assert.equal(t.cluster.catalog.shard('acme', 'default').jobId, null, 'the claim is released');
+      assert.equal((await t.cluster.catalog.shard('acme', 'default')).jobId, null, 'the claim is released');
       await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: 'still', title: 'writable' } });
       assert.deepEqual(filesOn(t, 'node-b'), before);
       return job;
@@ -96,12 +96,12 @@ describe('migrateShard', () => {
           return true;
         });
       });
-      assert.deepEqual(t.cluster.listShards().map((s) => [s.owner, s.lockedBy, s.rows]), [['node-a', null, 5]]);
+      assert.deepEqual((await t.cluster.listShards()).map((s) => [s.owner, s.lockedBy, s.rows]), [['node-a', null, 5]]);
     });
 
     it('a destination that already holds the shard is refused', async () => {
       await seedShard(t, 'acme', 'default', 'node-a', 5);
-      const squatter = t.cluster.fileOn('node-b', 'acme', 'default');
+      const squatter = (await t.cluster.fileOn('node-b', 'acme', 'default'));
       fs.writeFileSync(squatter, 'not yours');
       await withWorker(t, async (m) => {
         await assert.rejects(m.start({ org: 'acme', ns: 'default', to: 'node-b' }), (err: Error & { type?: string }) => {
@@ -111,12 +111,12 @@ describe('migrateShard', () => {
         });
       });
       assert.equal(fs.readFileSync(squatter, 'utf8'), 'not yours');
-      assert.equal(t.cluster.listShards()[0].owner, 'node-a');
+      assert.equal((await t.cluster.listShards())[0].owner, 'node-a');
     });
 
     it('a second start for the same shard is refused at once, naming the running job', async () => {
       await seedShard(t, 'acme', 'default', 'node-a', 2000, 512);
-      t.cluster.addNode('node-c');
+      await t.cluster.addNode('node-c');
       await withWorker(
         t,
         async (m) => {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { temporal as proto } from '@temporalio/proto';
 import type { Job } from '../common/job';
 import { ErrorType } from '../common/errors';
+import { clusterTaskQueue } from '../common/names';
 import { PROJECT_ROOT } from '../temporal/cli-binary';
 import { createClusterWorkers, runWorkers } from '../temporal/cluster-workers';
 import { livePollers } from '../temporal/pollers';
@@ -31,7 +32,7 @@ describe('tasksd with no worker polling its task queue', () => {
   let org: string;
   let move: string[];
   beforeEach(async () => {
-    t = makeCluster();
+    t = await makeCluster();
     queue = `no-worker-${randomUUID()}`;
     org = uniqueId('nw');
     move = ['--org', org, '--ns', 'default', '--to', 'node-b'];
@@ -40,15 +41,18 @@ describe('tasksd with no worker polling its task queue', () => {
   afterEach(() => t.close());
 
   async function tasksd(args: string[], taskQueue = queue, timeoutMs = 60_000): Promise<TimedRun> {
-    const env = { TASKSD_DATA: t.root, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: taskQueue };
+    const env = { ...t.env, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: taskQueue };
     const started = Date.now();
     const result = await run(process.execPath, [BIN, ...args], { env, timeoutMs });
     return { ...result, ms: Date.now() - started };
   }
 
+  /** Where the CLI starts this cluster's jobs: the cluster's own task queue. */
+  const jobQueue = () => clusterTaskQueue(queue, t.cluster.catalog.clusterId);
+
   /** The line every no-worker message starts with, naming the queue and the server. */
   function noWorker(): string {
-    return `no worker polls task queue "${queue}" \\(namespace default at ${suite().server.address.replace(/\./g, '\\.')}\\)`;
+    return `no worker polls task queue "${jobQueue()}" \\(namespace default at ${suite().server.address.replace(/\./g, '\\.')}\\)`;
   }
 
   /** Exit status, one line on stderr (so no stack trace), and an answer within seconds. */
@@ -84,12 +88,12 @@ describe('tasksd with no worker polling its task queue', () => {
     assert.match(r.stderr, new RegExp(`^tasksd: warning: ${noWorker()}: job ${job.id} is queued and starts when one does; start one with "npm start"\\n$`));
 
     const description = await suite().client.workflow.getHandle(job.id).describe();
-    assert.deepEqual([description.status.name, description.taskQueue], ['RUNNING', queue]);
-    assert.equal(t.cluster.listShards()[0].owner, 'node-a', 'nothing moved without a worker');
+    assert.deepEqual([description.status.name, description.taskQueue], ['RUNNING', jobQueue()]);
+    assert.equal((await t.cluster.listShards())[0].owner, 'node-a', 'nothing moved without a worker');
 
     const final = await withWorkersOnQueue(() => finalJob(job.id));
     assert.equal(final.status, 'released', final.error);
-    assert.equal(t.cluster.listShards()[0].owner, 'node-b');
+    assert.equal((await t.cluster.listShards())[0].owner, 'node-b');
   });
 
   it('migrate --wait starts nothing; job, watch and cancel of a queued job say so within seconds; the cancel holds', async () => {
@@ -126,7 +130,7 @@ describe('tasksd with no worker polling its task queue', () => {
     // The recorded cancel is what the job does once a worker runs it: nothing moves.
     const final = await withWorkersOnQueue(() => finalJob(id));
     assert.equal(final.status, 'failed');
-    const [shard] = t.cluster.listShards();
+    const [shard] = (await t.cluster.listShards());
     assert.deepEqual([shard.owner, shard.lockedBy], ['node-a', null]);
   });
 
@@ -139,14 +143,14 @@ describe('tasksd with no worker polling its task queue', () => {
         connection.withDeadline(Date.now() + 120_000, () =>
           client.workflowService.pollWorkflowTaskQueue({
             namespace: 'default',
-            taskQueue: { name: queue, kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+            taskQueue: { name: jobQueue(), kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
             identity: 'stuck-worker',
           }),
         ),
       )
       .catch(() => undefined);
     try {
-      await eventually('the stuck poller to be listed', async () => ((await livePollers(suite().client, queue)).includes('stuck-worker') ? true : undefined));
+      await eventually('the stuck poller to be listed', async () => ((await livePollers(suite().client, jobQueue())).includes('stuck-worker') ? true : undefined));
       const r = await tasksd(['migrate', ...move, '--json'], queue, 90_000);
       // Before, a request left pending at exit crashed the CLI ~30 s in ("Channel has been shut down").
       assert.equal(r.code, 0, r.stderr);
@@ -204,7 +208,7 @@ describe('tasksd with no worker polling its task queue', () => {
       { copyBytesPerSecond: 256 * 1024 },
     );
     // Nothing was undone by the late cancels: the released shard stays moved, the cancelled one home.
-    const owners = Object.fromEntries(t.cluster.listShards().map((s) => [s.ns, [s.owner, s.lockedBy]]));
+    const owners = Object.fromEntries((await t.cluster.listShards()).map((s) => [s.ns, [s.owner, s.lockedBy]]));
     assert.deepEqual(owners, { default: ['node-b', null], big: ['node-a', null] });
   });
 });

@@ -31,7 +31,7 @@ describe('online moves under concurrent writers (other processes)', function () 
   let workers: WorkerProcess[];
 
   beforeEach(async () => {
-    t = makeCluster();
+    t = await makeCluster();
     workers = [];
     writers = undefined;
     await seedShard(t, ORG, NS, 'node-a', ROWS, ROW_BYTES);
@@ -39,44 +39,44 @@ describe('online moves under concurrent writers (other processes)', function () 
   afterEach(async () => {
     await writers?.stop().catch(() => undefined);
     await Promise.all(workers.map((w) => w.kill()));
-    t.close();
+    await t.close();
   });
 
   const logDir = () => path.join(t.root, 'writer-logs');
-  const load = async () => (writers = await startWriters({ dataRoot: t.root, org: ORG, ns: NS, logDir: logDir(), ...LOAD }));
+  const load = async () => (writers = await startWriters({ dataRoot: t.root, catalog: t.env.TASKSD_CATALOG, org: ORG, ns: NS, logDir: logDir(), ...LOAD }));
 
   /** Stops the writers once writes flow again, then checks every write against the final owner. */
   async function finishAndCheck(expectedOwner: string) {
     await writers!.waitForAcks(2 * LOAD.writers);
     const report = await writers!.stop();
     writers = undefined;
-    const check = checkWrites({ dataRoot: t.root, org: ORG, ns: NS, logs: report.logs });
+    const check = await checkWrites({ dataRoot: t.root, catalog: t.env.TASKSD_CATALOG, org: ORG, ns: NS, logs: report.logs });
     assert.deepEqual({ lost: check.lost, phantom: check.phantom, problems: check.problems }, { lost: 0, phantom: 0, problems: [] });
     assert.equal(check.owner, expectedOwner);
     assert.ok(check.acked > 0);
     return { report, check };
   }
 
-  function assertReleasedTo(job: Job, to: string): void {
+  async function assertReleasedTo(job: Job, to: string): Promise<void> {
     assert.equal(job.status, 'released', job.error);
     assert.equal(job.mode, 'online');
-    const shard = t.cluster.listShards()[0];
+    const shard = (await t.cluster.listShards())[0];
     assert.deepEqual([shard.owner, shard.lockedBy], [to, null]);
-    assert.equal(t.cluster.catalog.shard(ORG, NS).jobId, null, 'claim released');
+    assert.equal((await t.cluster.catalog.shard(ORG, NS)).jobId, null, 'claim released');
   }
 
-  function assertRolledBack(job: Job, pattern: RegExp): void {
+  async function assertRolledBack(job: Job, pattern: RegExp): Promise<void> {
     assert.equal(job.status, 'failed');
     assert.match(job.error ?? '', pattern);
-    const shard = t.cluster.listShards()[0];
+    const shard = (await t.cluster.listShards())[0];
     assert.deepEqual([shard.owner, shard.lockedBy], ['node-a', null], 'the source still owns the shard, unlocked');
-    assert.equal(t.cluster.catalog.shard(ORG, NS).jobId, null, 'claim released');
+    assert.equal((await t.cluster.catalog.shard(ORG, NS)).jobId, null, 'claim released');
     assert.deepEqual(filesOn(t, 'node-b'), [], 'nothing left on the destination');
   }
 
   it('moves back and forth four times: nothing acknowledged is lost, nothing refused applied', async () => {
     const result = await withWorker(t, (migrations) =>
-      moveUnderLoad({ migrations, dataRoot: t.root, org: ORG, ns: NS, nodes: ['node-a', 'node-b'], moves: 4, logDir: logDir(), ...LOAD }),
+      moveUnderLoad({ migrations, dataRoot: t.root, catalog: t.env.TASKSD_CATALOG, org: ORG, ns: NS, nodes: ['node-a', 'node-b'], moves: 4, logDir: logDir(), ...LOAD }),
     );
     assert.deepEqual(
       result.moves.map((m) => [m.job.status, m.job.from, m.job.to, m.job.error]),
@@ -97,7 +97,7 @@ describe('online moves under concurrent writers (other processes)', function () 
     const last = result.moves.at(-1)!.job;
     const attributes = (await suite().client.workflow.getHandle(last.id).describe()).typedSearchAttributes;
     assert.equal(attributes.get(MigrationPauseMs), last.pauseMs);
-    assertReleasedTo(last, 'node-a');
+    await assertReleasedTo(last, 'node-a');
     assert.deepEqual(filesOn(t, 'node-b'), [], 'each move removes the file it moved away from');
     const pauses = result.moves.map((m, i) => `${m.job.pauseMs}/${result.writes.windows[i].longestGap.ms.toFixed(0)}`);
     console.log(`      pauseMs / longest write gap per move (ms): ${pauses.join(', ')}; ${result.check.acked} writes acknowledged`);
@@ -108,7 +108,7 @@ describe('online moves under concurrent writers (other processes)', function () 
     beforeEach(() => (taskQueue = `online-${randomUUID()}`));
 
     async function doomedWorker(extra: NodeJS.ProcessEnv): Promise<WorkerProcess> {
-      const w = await startWorkerProcess({ address: suite().server.address, dataRoot: t.root, taskQueue, extra });
+      const w = await startWorkerProcess({ address: suite().server.address, dataRoot: t.root, catalog: t.env.TASKSD_CATALOG, taskQueue, extra });
       workers.push(w);
       return w;
     }
@@ -139,7 +139,7 @@ describe('online moves under concurrent writers (other processes)', function () 
       await first.kill();
       assert.deepEqual(filesOn(t, 'node-b'), ['acme.default.db.incoming'], 'killed mid-copy');
       const job = await successorUntil(migrations.result(id));
-      assertReleasedTo(job, 'node-b');
+      await assertReleasedTo(job, 'node-b');
       // The live owner keeps its WAL side files while writers use it; no .incoming is left.
       assert.deepEqual(filesOn(t, 'node-b').filter((f) => !/-(wal|shm)$/.test(f)), ['acme.default.db'], 'no partial copy left');
       await finishAndCheck('node-b');
@@ -153,16 +153,16 @@ describe('online moves under concurrent writers (other processes)', function () 
       const id = await migrations.start({ org: ORG, ns: NS, to: 'node-b', mode: 'online' });
       await waitForOutput(first, 'holding replay:after');
       await first.kill();
-      assert.equal(t.cluster.listShards()[0].lockedBy, id, 'killed behind the barrier');
+      assert.equal((await t.cluster.listShards())[0].lockedBy, id, 'killed behind the barrier');
       await assert.rejects(
         new LocalReplicator(t.cluster).propose({ op: 'put', org: ORG, ns: NS, task: { id: 'during', title: 'refused' } }),
         /locked by migration/,
       );
       const job = await successorUntil(migrations.result(id));
-      assertReleasedTo(job, 'node-b');
+      await assertReleasedTo(job, 'node-b');
       const { report } = await finishAndCheck('node-b');
       assert.ok(report.retried > 0, 'writers met the barrier and retried');
-      assert.equal(t.cluster.getTask(ORG, NS, 'during'), undefined, 'the refused write was not applied');
+      assert.equal((await t.cluster.getTask(ORG, NS, 'during')), undefined, 'the refused write was not applied');
     });
   });
 
@@ -180,18 +180,18 @@ describe('online moves under concurrent writers (other processes)', function () 
     await env.run(activities.unlock, job);
 
     await env.run(activities.lock, job);
-    assert.deepEqual([t.cluster.listShards()[0].owner, t.cluster.listShards()[0].lockedBy], ['node-b', null], 'the new owner is not locked');
+    assert.deepEqual([(await t.cluster.listShards())[0].owner, (await t.cluster.listShards())[0].lockedBy], ['node-b', null], 'the new owner is not locked');
     assert.equal(((await env.run(activities.replay, job)) as ReplayResult).checksum, checksum);
     await env.run(activities.unlock, job);
     await t.replicator.propose({ op: 'put', org: ORG, ns: NS, task: { id: 'after', title: 'writable' } });
-    assert.equal(t.cluster.getTask(ORG, NS, 'after')?.title, 'writable');
+    assert.equal((await t.cluster.getTask(ORG, NS, 'after'))?.title, 'writable');
   });
 
   it('refuses a move whose cut-over cannot fit the pause budget, leaving the shard untouched', async () => {
     await load();
     await writers!.waitForAcks(LOAD.writers);
     const job = await withWorker(t, (migrations) => migrations.migrate({ org: ORG, ns: NS, to: 'node-b', mode: 'online', maxPauseMs: 1 }));
-    assertRolledBack(job, /pause budget/);
+    await assertRolledBack(job, /pause budget/);
     assert.equal(job.pauseMs, undefined, 'the shard was never locked');
     await finishAndCheck('node-a');
   });
@@ -200,28 +200,24 @@ describe('online moves under concurrent writers (other processes)', function () 
     await load();
     await writers!.waitForAcks(LOAD.writers);
     const job = await withWorker(t, (migrations) => migrations.migrate({ org: ORG, ns: NS, to: 'node-b', mode: 'online' }), { corruptCopy: true });
-    assertRolledBack(job, /does not match the source/);
+    await assertRolledBack(job, /does not match the source/);
     await finishAndCheck('node-a');
   });
 
   it('a write that resolved the owner just before a cut-over retired its file follows the new owner', async () => {
     const job = await withWorker(t, (m) => m.migrate({ org: ORG, ns: NS, to: 'node-b', mode: 'online' }));
-    assertReleasedTo(job, 'node-b');
+    await assertReleasedTo(job, 'node-b');
     // A cluster whose first owner lookup is stale, as if it ran just before the flip.
-    const stale = new (class extends Cluster {
-      private first = true;
-      override ownerFile(org: string, ns: string) {
-        const current = super.ownerFile(org, ns);
-        if (!this.first) return current;
-        this.first = false;
-        return { ...current, shard: { ...current.shard, owner: 'node-a' }, file: this.fileOn('node-a', org, ns) };
-      }
-    })(t.root);
-    try {
-      const { seq } = await new LocalReplicator(stale).propose({ op: 'put', org: ORG, ns: NS, task: { id: 'late', title: 'lands on node-b' } });
-      assert.equal(t.cluster.getTask(ORG, NS, 'late')?.seq, seq);
-    } finally {
-      stale.close();
-    }
+    let first = true;
+    const stale: Cluster = Object.create(t.cluster);
+    stale.ownerFile = async (org: string, ns: string) => {
+      const current = await t.cluster.ownerFile(org, ns);
+      if (!first) return current;
+      first = false;
+      const before = { ...current.shard, owner: 'node-a', epoch: current.shard.epoch - 1 };
+      return { ...current, shard: before, file: await t.cluster.fileOn('node-a', org, ns) };
+    };
+    const { seq } = await new LocalReplicator(stale).propose({ op: 'put', org: ORG, ns: NS, task: { id: 'late', title: 'lands on node-b' } });
+    assert.equal((await t.cluster.getTask(ORG, NS, 'late'))?.seq, seq);
   });
 });

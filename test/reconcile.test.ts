@@ -21,13 +21,13 @@ const RECONCILER = { intervalMs: 1000, graceMs: 2000 };
 describe('jobs that end without their own rollback', () => {
   let t: TestCluster;
   beforeEach(async () => {
-    t = makeCluster();
+    t = await makeCluster();
     await seedShard(t, ORG, NS, 'node-a', ROWS, 512);
   });
   afterEach(() => t.close());
 
   const catalogShard = () => t.cluster.catalog.shard(ORG, NS);
-  const summary = () => t.cluster.listShards()[0];
+  const summary = async () => (await t.cluster.listShards())[0];
   const shardFilesOn = (node: string) => filesOn(t, node).filter((f) => !/-(wal|shm)$/.test(f));
 
   async function terminate(jobId: string): Promise<void> {
@@ -57,17 +57,17 @@ describe('jobs that end without their own rollback', () => {
     await withWorker(t, async (migrations, taskQueue) => {
       const { workflowId: reconciler } = await ensureReconciler(suite().client, taskQueue, { cluster: t.cluster.catalog.clusterId, ...RECONCILER });
       try {
-        await eventually(`the claim of ${jobId} to be reconciled`, () => (catalogShard().jobId === null ? true : undefined), 60_000);
-        assert.equal(catalogShard().owner, expectOwner, 'exactly one owner');
-        assert.equal(summary().lockedBy, null, 'writable');
-        assert.equal(summary().rows, ROWS, 'every row present');
+        await eventually(`the claim of ${jobId} to be reconciled`, async () => ((await catalogShard()).jobId === null ? true : undefined), 60_000);
+        assert.equal((await catalogShard()).owner, expectOwner, 'exactly one owner');
+        assert.equal((await summary()).lockedBy, null, 'writable');
+        assert.equal((await summary()).rows, ROWS, 'every row present');
         check();
         await t.replicator.propose({ op: 'put', org: ORG, ns: NS, task: { id: 'after-reconcile', title: 'writable again' } });
         const other = expectOwner === 'node-a' ? 'node-b' : 'node-a';
         const again = await migrations.migrate({ org: ORG, ns: NS, to: other });
         assert.equal(again.status, 'released', again.error);
-        assert.equal(catalogShard().owner, other);
-        assert.equal(t.cluster.getTask(ORG, NS, 'after-reconcile')?.title, 'writable again');
+        assert.equal((await catalogShard()).owner, other);
+        assert.equal((await t.cluster.getTask(ORG, NS, 'after-reconcile'))?.title, 'writable again');
       } finally {
         await suite().client.workflow.getHandle(reconciler).terminate('test over');
       }
@@ -77,7 +77,7 @@ describe('jobs that end without their own rollback', () => {
   it('terminated mid-copy (offline): rolled back, lock lifted, partial copy removed', async () => {
     const jobId = await strand({ copyBytesPerSecond: 256 * 1024 }, 'offline', async (migrations, id) => {
       for await (const snap of migrations.watch(id, 100)) if ((snap.progress?.bytesCopied ?? 0) > 0) break;
-      assert.equal(summary().lockedBy, id, 'locked while copying');
+      assert.equal((await summary()).lockedBy, id, 'locked while copying');
     });
     await reconcileThenMoveAgain(jobId, 'node-a', () => assert.deepEqual(shardFilesOn('node-b'), [], 'no partial copy left'));
   });
@@ -85,7 +85,7 @@ describe('jobs that end without their own rollback', () => {
   it('terminated at the cut-over (offline, copy installed): rolled back, the full copy removed', async () => {
     const jobId = await strand({ hold: { activity: 'unlock', when: 'before' } }, 'offline', async (_m, id) => {
       await eventually('the copy installed', () => (shardFilesOn('node-b').includes(`${ORG}.${NS}.db`) ? true : undefined));
-      assert.equal(summary().lockedBy, id);
+      assert.equal((await summary()).lockedBy, id);
     });
     await reconcileThenMoveAgain(jobId, 'node-a', () => assert.deepEqual(shardFilesOn('node-b'), []));
   });
@@ -94,7 +94,7 @@ describe('jobs that end without their own rollback', () => {
     const jobId = await strand({ hold: { activity: 'unlock', when: 'before' } }, 'offline', async (_m, id) => {
       await eventually('the copy installed', () => (shardFilesOn('node-b').includes(`${ORG}.${NS}.db`) ? true : undefined));
       // The job died right after its commit point: the catalog says node-b, both files remain.
-      assert.ok(t.cluster.catalog.transferOwner(ORG, NS, 'node-a', 'node-b', id));
+      assert.ok((await t.cluster.catalog.flipOwner(ORG, NS, 'node-a', 'node-b', id)));
     });
     await reconcileThenMoveAgain(jobId, 'node-b', () => {
       assert.deepEqual(shardFilesOn('node-a'), [], 'the old source is retired');
@@ -105,8 +105,8 @@ describe('jobs that end without their own rollback', () => {
   it('terminated during an online move (claimed, not locked): the claim shows, then goes with the copy', async () => {
     const jobId = await strand({ hold: { activity: 'catchUp', when: 'before' } }, 'online', async (_m, id) => {
       await eventually('the online copy installed', () => (shardFilesOn('node-b').includes(`${ORG}.${NS}.db`) ? true : undefined));
-      assert.equal(summary().lockedBy, null, 'writable during an online copy');
-      assert.equal(catalogShard().jobId, id, 'claimed');
+      assert.equal((await summary()).lockedBy, null, 'writable during an online copy');
+      assert.equal((await catalogShard()).jobId, id, 'claimed');
     });
     await reconcileThenMoveAgain(jobId, 'node-a', () => assert.deepEqual(shardFilesOn('node-b'), []));
   });
@@ -115,14 +115,14 @@ describe('jobs that end without their own rollback', () => {
     await withWorker(
       t,
       async (migrations, taskQueue) => {
-        const env = { TASKSD_DATA: t.root, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: taskQueue, TASKSD_RECONCILE_GRACE: '1' };
+        const env = { ...t.env, TEMPORAL_ADDRESS: suite().server.address, TASKSD_TASK_QUEUE: taskQueue, TASKSD_RECONCILE_GRACE: '1' };
         const jobId = await migrations.start({ org: ORG, ns: NS, to: 'node-b' });
-        await eventually('the shard locked', () => (summary().lockedBy === jobId ? true : undefined));
+        await eventually('the shard locked', async () => ((await summary()).lockedBy === jobId ? true : undefined));
 
         const idle = await tasksd(['repair'], env);
         assert.equal(idle.code, 0, idle.stderr);
         assert.equal(idle.stdout, 'nothing needed doing: 1 claim(s) held, all by running jobs\n');
-        assert.equal(summary().lockedBy, jobId, 'a running job is left alone');
+        assert.equal((await summary()).lockedBy, jobId, 'a running job is left alone');
 
         await terminate(jobId);
         const repaired = await tasksd(['repair', '--org', ORG, '--namespace', NS], env);
@@ -132,7 +132,7 @@ describe('jobs that end without their own rollback', () => {
           repaired.stdout,
           `${ORG}/${NS}: job ${jobId} terminated; rolled back: lifted the lock on node-a; released the claim of job ${jobId}\n`,
         );
-        assert.deepEqual([catalogShard().jobId, summary().lockedBy, summary().owner], [null, null, 'node-a']);
+        assert.deepEqual([(await catalogShard()).jobId, (await summary()).lockedBy, (await summary()).owner], [null, null, 'node-a']);
 
         const again = await tasksd(['repair', '--json'], env);
         assert.equal(again.code, 0, again.stderr);

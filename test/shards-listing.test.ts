@@ -12,10 +12,10 @@ import { tasksd } from './support/run';
 
 describe('tasksd shards with damaged and missing shard files', () => {
   let t: TestCluster;
-  beforeEach(() => (t = makeCluster()));
+  beforeEach(async () => (t = await makeCluster()));
   afterEach(() => t.close());
 
-  const shards = (args: string[] = []) => tasksd(['shards', ...args], { TASKSD_DATA: t.root, TEMPORAL_ADDRESS: suite().server.address });
+  const shards = (args: string[] = []) => tasksd(['shards', ...args], { ...t.env, TEMPORAL_ADDRESS: suite().server.address });
 
   /** Overwrites the "SQLite format 3" header, the way a bad write or a stray tool would. */
   function damageHeader(file: string): void {
@@ -32,9 +32,9 @@ describe('tasksd shards with damaged and missing shard files', () => {
     await seedShard(t, 'acme', 'gone', 'node-a', 3);
     await seedShard(t, 'acme', 'good', 'node-a', 5);
     await seedShard(t, 'acme', 'mangled', 'node-b', 4);
-    t.cluster.catalog.claim('acme', 'claimed', 'job-online'); // claimed, not locked: an online copy in progress
-    const gone = t.cluster.fileOn('node-a', 'acme', 'gone');
-    const mangled = t.cluster.fileOn('node-b', 'acme', 'mangled');
+    (await t.cluster.catalog.claim('acme', 'claimed', 'job-online')); // claimed, not locked: an online copy in progress
+    const gone = (await t.cluster.fileOn('node-a', 'acme', 'gone'));
+    const mangled = (await t.cluster.fileOn('node-b', 'acme', 'mangled'));
     removeDatabaseFiles(gone);
     damageHeader(mangled);
 
@@ -42,7 +42,7 @@ describe('tasksd shards with damaged and missing shard files', () => {
     assert.equal(json.code, 0, json.stderr);
     assert.equal(json.stderr, '');
     const listed = JSON.parse(json.stdout) as ShardListing[];
-    assert.deepEqual(listed, t.cluster.listShards(), 'the CLI prints what the store lists');
+    assert.deepEqual(listed, (await t.cluster.listShards()), 'the CLI prints what the store lists');
     assert.deepEqual(listed.map((s) => `${s.org}/${s.ns}`), ['acme/claimed', 'acme/gone', 'acme/good', 'acme/mangled']);
     const [claimed, missing, good, damaged] = listed;
 

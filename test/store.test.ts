@@ -19,17 +19,17 @@ function rejectsWith(type: string, pattern: RegExp) {
 
 describe('store and local replicator', () => {
   let t: TestCluster;
-  beforeEach(() => (t = makeCluster()));
+  beforeEach(async () => (t = await makeCluster()));
   afterEach(() => t.close());
 
   it('gives every frame the next seq and keeps the rows', async () => {
-    t.cluster.createShard('acme', 'default', 'node-a');
+    await t.cluster.createShard('acme', 'default', 'node-a');
     const first = await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: 'a', title: 'one' } });
     const second = await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: 'a', title: 'two' } });
     const third = await t.replicator.propose({ op: 'delete', org: 'acme', ns: 'default', id: 'a' });
     assert.deepEqual([first.seq, second.seq, third.seq], [1, 2, 3]);
-    assert.equal(t.cluster.getTask('acme', 'default', 'a'), undefined);
-    const [shard] = t.cluster.listShards();
+    assert.equal((await t.cluster.getTask('acme', 'default', 'a')), undefined);
+    const [shard] = (await t.cluster.listShards());
     assert.deepEqual({ ...shard, bytes: undefined }, { org: 'acme', ns: 'default', owner: 'node-a', lockedBy: null, claimedBy: null, seq: 3, rows: 0, bytes: undefined });
   });
 
@@ -41,8 +41,8 @@ describe('store and local replicator', () => {
       t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: 'x', title: 'refused' } }),
       rejectsWith(ErrorType.ShardLocked, /locked by migration job-1/),
     );
-    assert.equal(t.cluster.getTask('acme', 'default', 'x'), undefined);
-    assert.equal(t.cluster.listShards()[0].seq, 11);
+    assert.equal((await t.cluster.getTask('acme', 'default', 'x')), undefined);
+    assert.equal((await t.cluster.listShards())[0].seq, 11);
     const again = await t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-1' });
     assert.equal(again.seq, barrier, 'a repeated lock by the same job returns the same barrier');
     await assert.rejects(
@@ -52,12 +52,12 @@ describe('store and local replicator', () => {
     await t.replicator.propose({ op: 'unlock', org: 'acme', ns: 'default', jobId: 'job-1' });
     const put = await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: 'x', title: 'accepted' } });
     assert.equal(put.seq, 13);
-    assert.equal(t.cluster.getTask('acme', 'default', 'x')?.title, 'accepted');
+    assert.equal((await t.cluster.getTask('acme', 'default', 'x'))?.title, 'accepted');
   });
 
   it('never creates a shard file by opening a missing path', async () => {
     await seedShard(t, 'acme', 'default', 'node-a', 1);
-    const file = t.cluster.fileOn('node-a', 'acme', 'default');
+    const file = (await t.cluster.fileOn('node-a', 'acme', 'default'));
     fs.rmSync(file);
     fs.rmSync(`${file}-wal`, { force: true });
     fs.rmSync(`${file}-shm`, { force: true });
@@ -66,7 +66,8 @@ describe('store and local replicator', () => {
       rejectsWith(ErrorType.ShardMissing, /does not exist/),
     );
     assert.deepEqual(filesOn(t, 'node-a'), []);
-    assert.throws(() => openShardFile(t.cluster.fileOn('node-b', 'acme', 'default')), rejectsWith(ErrorType.ShardMissing, /does not exist/));
+    const destFile = await t.cluster.fileOn('node-b', 'acme', 'default');
+    assert.throws(() => openShardFile(destFile), rejectsWith(ErrorType.ShardMissing, /does not exist/));
     assert.deepEqual(filesOn(t, 'node-b'), []);
   });
 
@@ -75,12 +76,12 @@ describe('store and local replicator', () => {
       t.replicator.propose({ op: 'put', org: 'nope', ns: 'default', task: { id: 'a', title: 'a' } }),
       rejectsWith(ErrorType.UnknownShard, /unknown shard nope\/default/),
     );
-    assert.throws(() => t.cluster.createShard('acme', 'default', 'node-z'), rejectsWith(ErrorType.UnknownNode, /unknown node node-z/));
+    await assert.rejects(t.cluster.createShard('acme', 'default', 'node-z'), rejectsWith(ErrorType.UnknownNode, /unknown node node-z/));
   });
 
   it('a writer holding the old owner cannot write after the hand-off', async () => {
     await seedShard(t, 'acme', 'default', 'node-a', 3);
-    const stale = openShardFile(t.cluster.fileOn('node-a', 'acme', 'default'));
+    const stale = openShardFile((await t.cluster.fileOn('node-a', 'acme', 'default')));
     try {
       await t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-1' });
       assert.equal(readState(stale).lockedBy, 'job-1', 'the stale connection sees the barrier inside its next transaction');
@@ -92,7 +93,7 @@ describe('store and local replicator', () => {
 
 describe('content checksum and replay', () => {
   let t: TestCluster;
-  beforeEach(() => (t = makeCluster()));
+  beforeEach(async () => (t = await makeCluster()));
   afterEach(() => t.close());
 
   function scan(file: string) {
@@ -109,7 +110,7 @@ describe('content checksum and replay', () => {
     await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: 't00003', title: 'changed' } });
     await t.replicator.propose({ op: 'delete', org: 'acme', ns: 'default', id: 't00004' });
     await t.replicator.propose({ op: 'delete', org: 'acme', ns: 'default', id: 'never-existed' });
-    const { stored, actual } = scan(t.cluster.fileOn('node-a', 'acme', 'default'));
+    const { stored, actual } = scan((await t.cluster.fileOn('node-a', 'acme', 'default')));
     assert.equal(stored.rows, 49);
     assert.equal(actual.rows, 49);
     assert.equal(stored.checksum, `sum128:${actual.sum}`);
@@ -117,8 +118,8 @@ describe('content checksum and replay', () => {
 
   it('replay brings a stale copy to the source state: same seq, rows and checksum as a fresh scan', async () => {
     await seedShard(t, 'acme', 'default', 'node-a', 100, 8);
-    const sourceFile = t.cluster.fileOn('node-a', 'acme', 'default');
-    const copyFile = t.cluster.fileOn('node-b', 'acme', 'default');
+    const sourceFile = (await t.cluster.fileOn('node-a', 'acme', 'default'));
+    const copyFile = (await t.cluster.fileOn('node-b', 'acme', 'default'));
     const source = openShardFile(sourceFile);
     source.pragma('wal_checkpoint(TRUNCATE)');
     fs.copyFileSync(sourceFile, copyFile);

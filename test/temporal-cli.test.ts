@@ -10,8 +10,8 @@ import { searchAttribute, temporalCli, temporalCliJson, type ListedWorkflow } fr
 describe('Temporal CLI', () => {
   let t: TestCluster;
   let org: string;
-  beforeEach(() => {
-    t = makeCluster();
+  beforeEach(async () => {
+    t = await makeCluster();
     org = uniqueId('cli'); // visibility is shared by every test on the server
   });
   afterEach(() => t?.close());
@@ -76,7 +76,7 @@ describe('Temporal CLI', () => {
       },
       { copyBytesPerSecond: 256 * 1024 }, // ~14 s of copying: the job stays listed as copying
     );
-    const [shard] = t.cluster.listShards();
+    const [shard] = (await t.cluster.listShards());
     assert.deepEqual([shard.owner, shard.lockedBy], ['node-a', null]);
     assert.deepEqual(filesOn(t, 'node-b'), []);
   });
@@ -101,6 +101,6 @@ describe('Temporal CLI', () => {
       const pick = (job: Job) => [job.id, job.org, job.ns, job.from, job.to, job.status, job.mode, job.bytes, job.pauseMs];
       assert.deepEqual(pick(listed), pick(result));
     });
-    assert.equal(t.cluster.listShards()[0].owner, 'node-b');
+    assert.equal((await t.cluster.listShards())[0].owner, 'node-b');
   });
 });

@@ -19,20 +19,20 @@ describe('one cluster per job', function () {
 
   beforeEach(async () => {
     // Same node names, same shard names, different catalogs and files.
-    [real, other] = [makeCluster({ nodes: ['node-a', 'node-b', 'node-c'] }), makeCluster({ nodes: ['node-a', 'node-b', 'node-c'] })];
+    [real, other] = [await makeCluster({ nodes: ['node-a', 'node-b', 'node-c'] }), await makeCluster({ nodes: ['node-a', 'node-b', 'node-c'] })];
     for (const t of [real, other]) for (const ns of SHARDS) await seedShard(t, 'fleet', ns, 'node-a', 20);
   });
   afterEach(async () => {
     await Promise.all(workers.map((w) => w.kill()));
     workers = [];
-    real.close();
-    other.close();
+    await real.close();
+    await other.close();
   });
 
   it('two workers with different data roots on one task queue: every move happens in the cluster it was started for', async () => {
     const taskQueue = `two-clusters-${randomUUID()}`;
     const address = suite().server.address;
-    workers = await Promise.all([real, other].map((t) => startWorkerProcess({ address, dataRoot: t.root, taskQueue })));
+    workers = await Promise.all([real, other].map((t) => startWorkerProcess({ address, dataRoot: t.root, catalog: t.env.TASKSD_CATALOG, taskQueue })));
     const migrations = new MigrationClient(suite().client, taskQueue, undefined, real.cluster.catalog.clusterId);
     const jobs = await Promise.all(SHARDS.map((ns) => migrations.migrate({ org: 'fleet', ns, to: 'node-c' })));
     for (const job of jobs) {
@@ -40,13 +40,13 @@ describe('one cluster per job', function () {
       assert.equal(job.cluster, real.cluster.catalog.clusterId);
     }
     for (const ns of SHARDS) {
-      const shard = real.cluster.catalog.shard('fleet', ns);
+      const shard = (await real.cluster.catalog.shard('fleet', ns));
       assert.deepEqual([ns, shard.owner, shard.jobId], [ns, 'node-c', null], 'the real catalog says node-c');
-      assert.deepEqual([ns, other.cluster.catalog.shard('fleet', ns).owner], [ns, 'node-a'], 'the other cluster is untouched');
+      assert.deepEqual([ns, (await other.cluster.catalog.shard('fleet', ns)).owner], [ns, 'node-a'], 'the other cluster is untouched');
     }
     assert.equal(filesOn(real, 'node-c').filter((f) => f.endsWith('.db')).length, SHARDS.length);
     assert.deepEqual(filesOn(other, 'node-c'), [], 'nothing copied in the other cluster');
-    assert.equal(other.cluster.listShards().every((s) => s.lockedBy === null && s.rows === 20), true);
+    assert.equal((await other.cluster.listShards()).every((s) => s.lockedBy === null && s.rows === 20), true);
   });
 
   it('an activity handed another cluster’s job refuses it, naming both clusters, and changes nothing', async () => {
@@ -64,8 +64,8 @@ describe('one cluster per job', function () {
     for (const phase of [activities.lock, activities.checkpointAndCopy, activities.unlock, activities.rollback]) {
       await assert.rejects(env.run(phase, ref), /not acting, so a worker of that cluster can take it/);
     }
-    const shard = other.cluster.listShards()[0];
-    assert.deepEqual([shard.owner, shard.lockedBy, other.cluster.catalog.shard('fleet', 's00').jobId], ['node-a', null, null]);
+    const shard = (await other.cluster.listShards())[0];
+    assert.deepEqual([shard.owner, shard.lockedBy, (await other.cluster.catalog.shard('fleet', 's00')).jobId], ['node-a', null, null]);
     assert.deepEqual(filesOn(other, 'node-b'), []);
   });
 });

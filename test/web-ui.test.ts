@@ -40,7 +40,7 @@ describe('Temporal Web UI (chromium)', function () {
   let t: TestCluster;
   before(async () => (browser = await launchChromium()));
   after(async () => browser?.close());
-  beforeEach(() => (t = makeCluster()));
+  beforeEach(async () => (t = await makeCluster()));
   afterEach(() => t?.close());
 
   it('shows a finished and a running migration: status, summaries, details, copy progress, search attributes', async () => {

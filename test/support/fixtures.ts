@@ -1,5 +1,7 @@
 // A cluster under a fresh temp data root with two nodes, shards filled with rows,
-// and an in-process worker on a task queue of its own.
+// and an in-process worker on a task queue of its own. The catalog is SQLite, or a
+// fresh database on the suite's PostgreSQL (`catalog: 'postgres'`, or
+// TASKSD_TEST_CATALOG=postgres for every test that does not choose).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -9,26 +11,42 @@ import { MigrationClient } from '../../client';
 import { Cluster } from '../../store/cluster';
 import { LocalReplicator } from '../../store/local-replicator';
 import { createClusterWorkers, runWorkers } from '../../temporal/cluster-workers';
+import { defaultNodeDir } from '../../store/layout';
 import { jobLookup } from '../../temporal/job-lookup';
+import { postgres } from './postgres-hooks';
 import { suite } from './root-hooks';
+
+export type CatalogDriver = 'sqlite' | 'postgres';
+export const CATALOG_DRIVERS: CatalogDriver[] = ['sqlite', 'postgres'];
 
 export interface TestCluster {
   root: string;
   cluster: Cluster;
   replicator: LocalReplicator;
-  close(): void;
+  driver: CatalogDriver;
+  /** What a subprocess (CLI, worker, writer) needs to open this cluster: TASKSD_DATA and TASKSD_CATALOG. */
+  env: { TASKSD_DATA: string; TASKSD_CATALOG?: string };
+  close(): Promise<void>;
 }
 
-export function makeCluster(options: { nodes?: string[]; retainSource?: boolean } = {}): TestCluster {
+/** The driver a test runs on when it does not choose. */
+export function defaultDriver(): CatalogDriver {
+  return process.env.TASKSD_TEST_CATALOG === 'postgres' ? 'postgres' : 'sqlite';
+}
+
+export async function makeCluster(options: { nodes?: string[]; retainSource?: boolean; catalog?: CatalogDriver } = {}): Promise<TestCluster> {
   const root = fs.mkdtempSync(path.join(suite().scratch, 'cluster-'));
-  const cluster = new Cluster(root, { retainSource: options.retainSource });
-  for (const node of options.nodes ?? ['node-a', 'node-b']) cluster.addNode(node);
-  return { root, cluster, replicator: new LocalReplicator(cluster), close: () => cluster.close() };
+  const driver = options.catalog ?? defaultDriver();
+  const catalog = driver === 'postgres' ? await postgres().createDatabase(`c_${path.basename(root).replace(/\W/g, '_').toLowerCase()}`) : undefined;
+  const cluster = await Cluster.open(root, { retainSource: options.retainSource, catalog });
+  for (const node of options.nodes ?? ['node-a', 'node-b']) await cluster.addNode(node);
+  const env = catalog ? { TASKSD_DATA: root, TASKSD_CATALOG: catalog } : { TASKSD_DATA: root };
+  return { root, cluster, replicator: new LocalReplicator(cluster), driver, env, close: () => cluster.close() };
 }
 
 /** Creates a shard on `node` and puts `rows` tasks (ids t00000…) into it. */
 export async function seedShard(t: TestCluster, org: string, ns: string, node: string, rows: number, bodyBytes = 0): Promise<void> {
-  t.cluster.createShard(org, ns, node);
+  await t.cluster.createShard(org, ns, node);
   const batch = [];
   for (let i = 0; i < rows; i++) {
     batch.push({ id: `t${String(i).padStart(5, '0')}`, title: `task ${i}`, body: bodyBytes ? Buffer.alloc(bodyBytes, i % 251) : null });
@@ -37,9 +55,9 @@ export async function seedShard(t: TestCluster, org: string, ns: string, node: s
   if (batch.length) await t.replicator.putMany(org, ns, batch);
 }
 
-/** Every file under a node's directory, names only, sorted. */
+/** Every file under a node's (default) directory, names only, sorted. */
 export function filesOn(t: TestCluster, node: string): string[] {
-  return fs.readdirSync(t.cluster.catalog.node(node).dir).sort();
+  return fs.readdirSync(defaultNodeDir(t.root, node)).sort();
 }
 
 /** The activities a worker of this cluster serves, asking the suite's server about jobs. */

@@ -15,6 +15,8 @@ export interface WorkerProcess {
 export async function startWorkerProcess(env: {
   address: string;
   dataRoot: string;
+  /** TASKSD_CATALOG, when the cluster's catalog is not SQLite under the data root. */
+  catalog?: string;
   taskQueue: string;
   extra?: NodeJS.ProcessEnv;
 }): Promise<WorkerProcess> {
@@ -27,6 +29,7 @@ export async function startWorkerProcess(env: {
       TEMPORAL_NAMESPACE: 'default',
       TASKSD_DATA: env.dataRoot,
       TASKSD_TASK_QUEUE: env.taskQueue,
+      ...(env.catalog ? { TASKSD_CATALOG: env.catalog } : {}),
       ...env.extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
