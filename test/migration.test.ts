@@ -99,6 +99,19 @@ describe('migrateShard', () => {
       assert.deepEqual((await t.cluster.listShards()).map((s) => [s.owner, s.lockedBy, s.rows]), [['node-a', null, 5]]);
     });
 
+    it('an online move whose cut-over alone exceeds the pause budget names that cost, not the writers', async () => {
+      await seedShard(t, 'acme', 'default', 'node-a', 50);
+      const job = await withWorker(t, (m) => m.migrate({ org: 'acme', ns: 'default', to: 'node-b', mode: 'online', maxPauseMs: 1 }));
+      assert.deepEqual([job.status, job.errorType], ['failed', 'PauseBudgetExceeded']);
+      assert.match(
+        job.error ?? '',
+        /^shard acme\/default cannot be cut over in time: with nothing behind, the cut-over's own work \(lock, replay, unlock: about \d+ ms on this shard and disk\) exceeds the 1 ms pause budget; raise --max-pause to at least \d+ ms or move it offline$/,
+      );
+      const [shard] = await t.cluster.listShards();
+      assert.deepEqual([shard.owner, shard.lockedBy, shard.claimedBy, shard.rows], ['node-a', null, null, 50]);
+      assert.deepEqual(filesOn(t, 'node-b'), []);
+    });
+
     it('a destination that already holds the shard is refused', async () => {
       await seedShard(t, 'acme', 'default', 'node-a', 5);
       const squatter = (await t.cluster.fileOn('node-b', 'acme', 'default'));

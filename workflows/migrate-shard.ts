@@ -210,7 +210,7 @@ function pauseBudgetExceeded(ref: JobRef, budgetMs: number, passes: number, last
       ? `with nothing behind, the cut-over's own work (lock, replay, unlock: about ${stepsMs} ms on this shard and disk) ` +
         `exceeds the ${budgetMs} ms pause budget; raise --max-pause to at least ${predictedMs} ms or move it offline`
       : `after ${passes} catch-up passes the cut-over would still pause writes for about ${predictedMs} ms ` +
-        `(${last.backlog} frames behind, ${stepsMs} ms of cut-over work) against a budget of ${budgetMs} ms; ` +
+        `(${last.backlog} frames behind, ${stepsMs} ms of cut-over work) against the ${budgetMs} ms pause budget; ` +
         'retry when the shard is written less, or raise --max-pause';
   return ApplicationFailure.nonRetryable(`shard ${ref.org}/${ref.ns} cannot be cut over in time: ${cause}`, 'PauseBudgetExceeded');
 }
