@@ -25,12 +25,31 @@ export const ErrorType = {
   CatalogConflict: 'CatalogConflict',
   /** Only ever a failed job's errorType: an operator cancelled it and it rolled back. */
   Cancelled: 'Cancelled',
+  /** A node agent refused a request without the cluster token (TASKSD_CLUSTER_TOKEN): fix the configuration. */
+  Unauthorized: 'Unauthorized',
+  /** A node agent was asked to write or read a shard another node owns now: the answer names the owner; retried there. */
+  Moved: 'Moved',
+  /** A node agent no longer pins the snapshot a copy was reading (restarted, idle, written since): the copy starts over. */
+  SnapshotChanged: 'SnapshotChanged',
+  /** A node agent did not answer (refused, reset, timed out, TLS failure): retried while it comes back. */
+  NodeUnreachable: 'NodeUnreachable',
+  /** A node agent failed unexpectedly (its log has the cause): retried. */
+  AgentError: 'AgentError',
+  /** The task is not in the shard. */
+  UnknownTask: 'UnknownTask',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
 /** Retrying cannot fix these: the workflow fails the job and rolls back at once. */
 export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(ErrorType).filter(
-  (t) => t !== ErrorType.ShardLocked && t !== ErrorType.WrongCluster && t !== ErrorType.CatalogUnavailable,
+  (t) =>
+    t !== ErrorType.ShardLocked &&
+    t !== ErrorType.WrongCluster &&
+    t !== ErrorType.CatalogUnavailable &&
+    t !== ErrorType.Moved &&
+    t !== ErrorType.SnapshotChanged &&
+    t !== ErrorType.NodeUnreachable &&
+    t !== ErrorType.AgentError,
 );
 
 /** A domain error with a stable type; activities turn it into a non-retryable failure. */

@@ -101,8 +101,12 @@ function alreadyInstalled(finalPath: string, jobId: string): ShardCopyResult | u
 /**
  * Opens a read transaction on an empty WAL. While it stays open SQLite cannot
  * checkpoint into the main file, so the main file is a frozen, consistent snapshot.
+ * Exported for the node agent's snapshot pins (agent/snapshots.ts).
  */
-async function beginSnapshot(db: ShardDb, req: ShardCopyRequest): Promise<{ seq: number; rows: number }> {
+export async function beginSnapshot(
+  db: ShardDb,
+  req: Pick<ShardCopyRequest, 'sourceFile' | 'onWait' | 'copy'>,
+): Promise<{ seq: number; rows: number }> {
   const file = req.sourceFile;
   for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
     await checkpointFully(db, file, checkpointOptions(req));
@@ -115,7 +119,7 @@ async function beginSnapshot(db: ShardDb, req: ShardCopyRequest): Promise<{ seq:
   throw new Error(`could not take a snapshot of ${file}: writers kept the WAL busy for ${SNAPSHOT_ATTEMPTS} attempts, will retry`);
 }
 
-function checkpointOptions(req: ShardCopyRequest): CheckpointOptions {
+function checkpointOptions(req: Pick<ShardCopyRequest, 'onWait' | 'copy'>): CheckpointOptions {
   return { onWait: req.onWait, signal: req.copy?.signal };
 }
 

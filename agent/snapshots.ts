@@ -1,0 +1,260 @@
+// Snapshot pins: what a source agent serves a move's copy from. Per (org, ns, job) one
+// pin: the shard is checkpointed and a read transaction is left open on the empty WAL
+// (store/shard-copy.ts beginSnapshot), so SQLite cannot checkpoint into the main file
+// and the main file is frozen while writers go on appending to the WAL. Offline the
+// shard is also locked by the job, so the file could not change anyway — and a fresh
+// pin after an agent restart finds the same bytes and so the same snapshot id, which
+// is what lets a copy resume across a source restart. Online, a restart loses the pin
+// and a fresh one differs once anything was written: the reader is told
+// SnapshotChanged and starts over.
+//
+// The pin also keeps a running SHA-256 of the bytes it has served contiguously from
+// byte 0, so a straight-through copy's digest costs no second read of the file; the
+// digest only reads what was never served.
+import { createHash, type Hash } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { ErrorType, TasksdError } from '../common/errors';
+import { beginSnapshot } from '../store/shard-copy';
+import { openShardFile, readState, type ShardDb } from '../store/shard-file';
+import type { SnapshotInfo, SnapshotMode } from '../transport/wire';
+import type { NodeStore } from './node-store';
+
+/** A pin nobody read from for this long is released (its read transaction ends, the WAL can be checkpointed). */
+export const DEFAULT_PIN_IDLE_MS = 10 * 60_000;
+const READ_CHUNK = 1024 * 1024;
+
+export interface SnapshotPinsOptions {
+  idleMs?: number;
+  /** Told what a pin's checkpoint waits for (a reader holding the WAL), then undefined. */
+  onWait?: (waiting: string | undefined) => void;
+}
+
+class Pin {
+  private readonly hash: Hash = createHash('sha256');
+  /** Bytes [0, hashedUpTo) are in `hash`. */
+  private hashedUpTo = 0;
+  private digestHex?: string;
+  /** Streams reading now: a pin in use never expires. */
+  active = 0;
+  lastUsed = Date.now();
+
+  constructor(
+    readonly key: string,
+    readonly what: string,
+    readonly mode: SnapshotMode,
+    readonly info: SnapshotInfo,
+    /** Holds the read transaction that freezes the main file. */
+    private readonly db: ShardDb,
+    /** Every read goes through this one descriptor, so the pin reads the same inode to the end. */
+    private readonly handle: fsp.FileHandle,
+  ) {}
+
+  touch(): void {
+    this.lastUsed = Date.now();
+  }
+
+  /** Feeds the running hash with a chunk read at `position`, if it continues what was hashed. */
+  private advance(position: number, chunk: Buffer): void {
+    if (this.digestHex !== undefined || position > this.hashedUpTo) return;
+    const end = position + chunk.length;
+    if (end <= this.hashedUpTo) return;
+    this.hash.update(chunk.subarray(this.hashedUpTo - position));
+    this.hashedUpTo = end;
+  }
+
+  private async readAt(position: number): Promise<Buffer> {
+    const want = Math.min(READ_CHUNK, this.info.size - position);
+    const buffer = Buffer.allocUnsafe(want);
+    const { bytesRead } = await this.handle.read(buffer, 0, want, position);
+    if (bytesRead === 0) throw new Error(`${this.what}: the snapshot file ended at ${position} of ${this.info.size} bytes`);
+    const chunk = bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+    this.advance(position, chunk);
+    this.touch();
+    return chunk;
+  }
+
+  stream(offset: number): Readable {
+    this.active++;
+    const pin = this;
+    async function* chunks() {
+      try {
+        for (let position = offset; position < pin.info.size; ) {
+          const chunk = await pin.readAt(position);
+          position += chunk.length;
+          yield chunk;
+        }
+      } finally {
+        pin.active--;
+        pin.touch();
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false, highWaterMark: READ_CHUNK });
+  }
+
+  async digest(): Promise<string> {
+    this.active++;
+    try {
+      while (this.digestHex === undefined && this.hashedUpTo < this.info.size) await this.readAt(this.hashedUpTo);
+      this.digestHex ??= this.hash.digest('hex');
+      return this.digestHex;
+    } finally {
+      this.active--;
+      this.touch();
+    }
+  }
+
+  async release(): Promise<void> {
+    try {
+      if (this.db.inTransaction) this.db.exec('COMMIT');
+    } finally {
+      this.db.close();
+      await this.handle.close();
+    }
+  }
+}
+
+export class SnapshotPins {
+  private readonly pins = new Map<string, Pin>();
+  private readonly opening = new Map<string, Promise<Pin>>();
+  private readonly idleMs: number;
+  private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly store: NodeStore,
+    private readonly options: SnapshotPinsOptions = {},
+  ) {
+    this.idleMs = options.idleMs ?? DEFAULT_PIN_IDLE_MS;
+    this.sweeper = setInterval(() => void this.expire(), Math.max(50, Math.min(this.idleMs / 4, 60_000)));
+    this.sweeper.unref();
+  }
+
+  /** Pins the job's snapshot, or returns the one it already has. Without `mode`: offline when the job holds the file's lock. */
+  async pin(org: string, ns: string, jobId: string, mode?: SnapshotMode): Promise<SnapshotInfo> {
+    const pin = await this.pinOf(org, ns, jobId, mode);
+    return pin.info;
+  }
+
+  /** The snapshot's bytes from `offset`; SnapshotChanged unless `snapshotId` is what is (or, re-pinned, would be) pinned. */
+  async read(org: string, ns: string, jobId: string, snapshotId: string, offset: number): Promise<{ info: SnapshotInfo; stream: Readable }> {
+    const pin = await this.expect(org, ns, jobId, snapshotId);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > pin.info.size) {
+      throw new TasksdError(ErrorType.InvalidInput, `offset ${offset} is outside snapshot ${snapshotId} of ${pin.info.size} bytes`);
+    }
+    return { info: pin.info, stream: pin.stream(offset) };
+  }
+
+  /** SHA-256 (hex) of the whole snapshot. */
+  async digest(org: string, ns: string, jobId: string, snapshotId: string): Promise<string> {
+    return (await this.expect(org, ns, jobId, snapshotId)).digest();
+  }
+
+  /** Releases the job's pin; false when there was none. */
+  async unpin(org: string, ns: string, jobId: string): Promise<boolean> {
+    const key = keyOf(org, ns, jobId);
+    await this.opening.get(key)?.catch(() => undefined);
+    const pin = this.pins.get(key);
+    if (!pin) return false;
+    this.pins.delete(key);
+    await pin.release();
+    return true;
+  }
+
+  /** How many pins are held (for health and tests). */
+  get count(): number {
+    return this.pins.size;
+  }
+
+  /** Releases every pin; later calls are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    await Promise.allSettled([...this.opening.values()]);
+    const pins = [...this.pins.values()];
+    this.pins.clear();
+    await Promise.allSettled(pins.map((pin) => pin.release()));
+  }
+
+  private async expect(org: string, ns: string, jobId: string, snapshotId: string): Promise<Pin> {
+    const pin = await this.pinOf(org, ns, jobId);
+    if (pin.info.snapshotId !== snapshotId) {
+      throw new TasksdError(
+        ErrorType.SnapshotChanged,
+        `snapshot ${snapshotId} of ${org}/${ns} for job ${jobId} is no longer pinned here (it is now ${pin.info.snapshotId}: ` +
+          `the source agent restarted or released the pin, and the shard was written since); start the copy again from byte 0`,
+      );
+    }
+    return pin;
+  }
+
+  private async pinOf(org: string, ns: string, jobId: string, mode?: SnapshotMode): Promise<Pin> {
+    if (this.closed) throw new TasksdError(ErrorType.NodeUnreachable, `node ${this.store.nodeId} is shutting down`);
+    const key = keyOf(org, ns, jobId);
+    let pin = this.pins.get(key);
+    if (!pin) {
+      let opening = this.opening.get(key);
+      if (!opening) {
+        opening = this.open(key, org, ns, jobId, mode).finally(() => this.opening.delete(key));
+        this.opening.set(key, opening);
+      }
+      pin = await opening;
+    }
+    if (mode && pin.mode !== mode) {
+      throw new TasksdError(ErrorType.InvalidInput, `job ${jobId} already pins ${org}/${ns} for an ${pin.mode} copy, not ${mode}`);
+    }
+    pin.touch();
+    return pin;
+  }
+
+  private async open(key: string, org: string, ns: string, jobId: string, mode?: SnapshotMode): Promise<Pin> {
+    const file = await this.store.file(org, ns);
+    const what = `snapshot of ${org}/${ns} for job ${jobId}`;
+    const db = openShardFile(file);
+    let handle: fsp.FileHandle | undefined;
+    try {
+      const locked = readState(db).lockedBy === jobId;
+      const chosen: SnapshotMode = mode ?? (locked ? 'offline' : 'online');
+      if (chosen === 'offline' && !locked) {
+        throw new TasksdError(ErrorType.ShardLocked, `shard ${org}/${ns} is not locked by job ${jobId}; an offline copy needs the barrier`);
+      }
+      await beginSnapshot(db, { sourceFile: file, onWait: this.options.onWait });
+      // Read inside the snapshot's own transaction: these describe exactly the frozen bytes.
+      const state = readState(db);
+      if (chosen === 'offline' && state.lockedBy !== jobId) {
+        throw new TasksdError(ErrorType.ShardLocked, `shard ${org}/${ns} was unlocked while job ${jobId} pinned it`);
+      }
+      handle = await fsp.open(file, 'r');
+      const size = (await handle.stat()).size;
+      const info: SnapshotInfo = { snapshotId: `${state.seq}-${size}-${state.contentSum.slice(0, 8)}`, size, seq: state.seq, rows: state.rows };
+      const pin = new Pin(key, what, chosen, info, db, handle);
+      if (this.closed) {
+        await pin.release();
+        throw new TasksdError(ErrorType.NodeUnreachable, `node ${this.store.nodeId} is shutting down`);
+      }
+      this.pins.set(key, pin);
+      return pin;
+    } catch (err) {
+      // Nothing of a failed pin stays open (a released one is closed already).
+      if (db.open) {
+        if (db.inTransaction) db.exec('COMMIT');
+        db.close();
+      }
+      await handle?.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async expire(): Promise<void> {
+    const now = Date.now();
+    for (const [key, pin] of this.pins) {
+      if (pin.active > 0 || now - pin.lastUsed < this.idleMs) continue;
+      this.pins.delete(key);
+      await pin.release().catch(() => undefined);
+    }
+  }
+}
+
+function keyOf(org: string, ns: string, jobId: string): string {
+  return JSON.stringify([org, ns, jobId]);
+}
