@@ -218,6 +218,23 @@ describe('pulling a snapshot from a source agent', () => {
     assert.equal(again.snapshotId, result.snapshot.snapshotId);
   });
 
+  it('pins leak no file handles: aborted streams, unpins and closing the server release them all', async () => {
+    await t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-1' });
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const other = await startAgent(t, 'node-a');
+    const info = await other.client.pin(ref, 'offline');
+    await other.client.pin({ ...ref, jobId: 'job-2' }, 'online');
+    for (let i = 0; i < 5; i++) {
+      for await (const chunk of other.client.readFrom(ref, info.snapshotId, i * 1000)) if (chunk.length) break; // the reader goes away mid-stream
+    }
+    await other.client.unpin(ref);
+    await other.close(); // job-2's pin is released by the close
+    assert.equal(other.snapshots.count, 0);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(fds() <= before, `${fds() - before} descriptors left open`);
+  });
+
   it('idle pins expire and release their read transaction', async () => {
     const fast = await startAgent(t, 'node-a', { pins: { idleMs: 200 } });
     try {
