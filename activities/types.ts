@@ -8,6 +8,7 @@ export interface PrepareInput {
   request: unknown;
 }
 
+/** What the coordinator resolved from a request: the route, the cluster, the limits. */
 export interface Prepared {
   org: string;
   ns: string;
@@ -15,9 +16,49 @@ export interface Prepared {
   to: string;
   mode: MigrationMode;
   maxPauseMs: number;
-  sourceBytes: number;
+  /** The copy's rate cap (bytes per second); absent: as fast as the disk and link allow. */
+  maxBytesPerSecond?: number;
   /** The cluster whose catalog holds the claim: every later step runs there. */
   cluster: string;
+}
+
+/** The source's size, measured before anything is claimed. */
+export interface SourceInspection {
+  bytes: number;
+}
+
+/** A snapshot the source agent pinned for the job's copy. */
+export interface SnapshotPin {
+  snapshotId: string;
+  size: number;
+  seq: number;
+  rows: number;
+}
+
+/** The commit point's result: the epoch the new owner holds the shard at. */
+export interface HandOffResult {
+  epoch: number;
+}
+
+/** What a rollback or repair step changed, in words (empty when it found nothing to do). */
+export interface StepChanges {
+  changes: string[];
+}
+
+/** A claim whose job is over: what the reconciler undoes or finishes. */
+export interface Orphan {
+  ref: JobRef;
+  /** How the job ended: "terminated", "timed out", "not found in Temporal", … */
+  jobEnded: string;
+  /** True when the owner had already flipped: the move is finished, not undone. */
+  flipped: boolean;
+}
+
+export interface OrphanScan {
+  claims: number;
+  orphans: Orphan[];
+  /** Jobs that ended too recently to act on yet. */
+  waiting: ReconcileAction[];
 }
 
 export interface JobRef {
@@ -46,6 +87,8 @@ export interface CopyResult {
   bytes: number;
   seq: number;
   rows: number;
+  /** SHA-256 of the copied file, equal on both ends. */
+  sha256?: string;
 }
 
 export interface CatchUpResult {
@@ -112,4 +155,6 @@ export interface CopyHeartbeat {
   totalBytes: number;
   /** What the copy is waiting for, e.g. a checkpoint blocked by a reader (shown in the Web UI's pending activity). */
   waiting?: string;
+  /** The source's snapshot these bytes came from: a retry resumes only while the source still pins it. */
+  snapshotId?: string;
 }

@@ -8,7 +8,21 @@ import type { ErrorTypeName } from '../common/errors';
 
 export interface NodeRecord {
   id: string;
+  /** The node's directory on its own host. */
   dir: string;
+  /** Where its agent answers; null until an embedded node is first served. */
+  url: string | null;
+  /** `embedded`: added with `tasksd node add`, served by the coordinator process; `agent`: a `tasksd node serve` of its own. */
+  kind: NodeKind;
+}
+
+export type NodeKind = 'embedded' | 'agent';
+
+/** What a node agent says of itself when it registers. */
+export interface NodeRegistration {
+  id: string;
+  dir: string;
+  url: string;
 }
 
 export interface ShardRecord {
@@ -56,7 +70,16 @@ export interface Catalog {
   readonly location: string;
   close(): Promise<void>;
 
+  /** An embedded node (served by the coordinator process); its directory must be no other node's. */
   addNode(id: string, dir: string): Promise<NodeRecord>;
+  /**
+   * A node agent registers itself: new ids are added; the same id at the same URL and
+   * directory is a restart; another URL or directory is refused (NodeExists) unless
+   * `replace`, which takes the id over.
+   */
+  registerNode(node: NodeRegistration, options?: { replace?: boolean }): Promise<NodeRecord>;
+  /** Where the coordinator serves an embedded node now (a new port each start). */
+  setEmbeddedUrl(id: string, url: string): Promise<void>;
   findNode(id: string): Promise<NodeRecord | undefined>;
   /** The node, or UnknownNode. */
   node(id: string): Promise<NodeRecord>;

@@ -11,9 +11,9 @@
 // Opening never waits: a bad URL, unknown database or refused password fails at once.
 import { Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { ErrorType, TasksdError } from '../common/errors';
-import type { AdoptResult, Catalog, CatalogSnapshot, ClaimRecord, ClaimRoute, NodeRecord, ShardRecord } from './catalog';
+import type { AdoptResult, Catalog, CatalogSnapshot, ClaimRecord, ClaimRoute, NodeRecord, NodeRegistration, ShardRecord } from './catalog';
 import { isTransient, openFailure, redactUrl, stillUnavailable } from './postgres-errors';
-import { catalogConflict, newClusterId, SCHEMA_VERSION, shardBusy, unknownNode, unknownShard } from './rules';
+import { catalogConflict, newClusterId, registrationOutcome, SCHEMA_VERSION, shardBusy, unknownNode, unknownShard } from './rules';
 
 export interface PostgresOptions {
   /** Told, about once per attempt, what a call waits for while the server is away. */
@@ -30,9 +30,13 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS tasksd_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS tasksd_nodes (
     id TEXT PRIMARY KEY,
-    dir TEXT NOT NULL UNIQUE,
+    dir TEXT NOT NULL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
   );
+  -- v4: agents on several hosts may share a directory path; nodes get their URL and kind.
+  ALTER TABLE tasksd_nodes DROP CONSTRAINT IF EXISTS tasksd_nodes_dir_key;
+  ALTER TABLE tasksd_nodes ADD COLUMN IF NOT EXISTS url TEXT;
+  ALTER TABLE tasksd_nodes ADD COLUMN IF NOT EXISTS kind TEXT NOT NULL DEFAULT 'embedded';
   CREATE TABLE IF NOT EXISTS tasksd_shards (
     org TEXT NOT NULL,
     ns TEXT NOT NULL,
@@ -47,6 +51,7 @@ const SCHEMA = `
   );
 `;
 const SHARD = 'org, ns, owner, job_id AS "jobId", epoch';
+const NODE = 'id, dir, url, kind';
 const CLAIM = `${SHARD}, claim_from AS "from", claim_to AS "to", claimed_at AS "claimedAt"`;
 
 type Queryable = Pick<PoolClient, 'query'>;
@@ -87,15 +92,32 @@ export class PostgresCatalog implements Catalog {
       if ((await db.query('SELECT 1 FROM tasksd_nodes WHERE id = $1', [id])).rowCount) {
         throw new TasksdError(ErrorType.NodeExists, `node ${id} already exists`);
       }
-      const taken = await db.query<{ id: string }>('SELECT id FROM tasksd_nodes WHERE dir = $1', [dir]);
+      const taken = await db.query<{ id: string }>(`SELECT id FROM tasksd_nodes WHERE dir = $1 AND kind = 'embedded'`, [dir]);
       if (taken.rows[0]) throw new TasksdError(ErrorType.NodeExists, `directory ${dir} already belongs to node ${taken.rows[0].id}`);
-      await db.query('INSERT INTO tasksd_nodes (id, dir) VALUES ($1, $2)', [id, dir]);
-      return { id, dir };
+      await db.query(`INSERT INTO tasksd_nodes (id, dir, kind) VALUES ($1, $2, 'embedded')`, [id, dir]);
+      return { id, dir, url: null, kind: 'embedded' as const };
     });
   }
 
+  async registerNode(node: NodeRegistration, { replace = false } = {}): Promise<NodeRecord> {
+    return this.transaction(async (db) => {
+      const existing = (await db.query<NodeRecord>(`SELECT ${NODE} FROM tasksd_nodes WHERE id = $1 FOR UPDATE`, [node.id])).rows[0];
+      const outcome = registrationOutcome(existing, node, replace);
+      if (outcome === 'insert') {
+        await db.query(`INSERT INTO tasksd_nodes (id, dir, url, kind) VALUES ($1, $2, $3, 'agent')`, [node.id, node.dir, node.url]);
+      } else if (outcome === 'update') {
+        await db.query(`UPDATE tasksd_nodes SET dir = $2, url = $3, kind = 'agent' WHERE id = $1`, [node.id, node.dir, node.url]);
+      }
+      return { ...node, kind: 'agent' as const };
+    });
+  }
+
+  async setEmbeddedUrl(id: string, url: string): Promise<void> {
+    await this.rows(`UPDATE tasksd_nodes SET url = $2 WHERE id = $1 AND kind = 'embedded'`, [id, url]);
+  }
+
   async findNode(id: string): Promise<NodeRecord | undefined> {
-    return (await this.rows<NodeRecord>('SELECT id, dir FROM tasksd_nodes WHERE id = $1', [id]))[0];
+    return (await this.rows<NodeRecord>(`SELECT ${NODE} FROM tasksd_nodes WHERE id = $1`, [id]))[0];
   }
 
   async node(id: string): Promise<NodeRecord> {
@@ -103,7 +125,7 @@ export class PostgresCatalog implements Catalog {
   }
 
   async listNodes(): Promise<NodeRecord[]> {
-    return this.rows<NodeRecord>('SELECT id, dir FROM tasksd_nodes ORDER BY id');
+    return this.rows<NodeRecord>(`SELECT ${NODE} FROM tasksd_nodes ORDER BY id`);
   }
 
   async findShard(org: string, ns: string): Promise<ShardRecord | undefined> {
@@ -181,7 +203,7 @@ export class PostgresCatalog implements Catalog {
   async snapshot(): Promise<CatalogSnapshot> {
     return this.transaction(async (db) => ({
       clusterId: (await db.query<{ value: string }>(`SELECT value FROM tasksd_meta WHERE key = 'cluster_id'`)).rows[0].value,
-      nodes: (await db.query<NodeRecord>('SELECT id, dir FROM tasksd_nodes ORDER BY id')).rows,
+      nodes: (await db.query<NodeRecord>(`SELECT ${NODE} FROM tasksd_nodes ORDER BY id`)).rows,
       shards: (await db.query<ShardRecord>(`SELECT ${SHARD} FROM tasksd_shards ORDER BY org, ns`)).rows,
     }));
   }
@@ -199,9 +221,10 @@ export class PostgresCatalog implements Catalog {
       let changed = (await db.query(`UPDATE tasksd_meta SET value = $1 WHERE key = 'cluster_id' AND value <> $1`, [snapshot.clusterId])).rowCount ?? 0;
       for (const node of snapshot.nodes) {
         const put = await db.query(
-          `INSERT INTO tasksd_nodes (id, dir) VALUES ($1, $2)
-           ON CONFLICT (id) DO UPDATE SET dir = EXCLUDED.dir WHERE tasksd_nodes.dir <> EXCLUDED.dir`,
-          [node.id, node.dir],
+          `INSERT INTO tasksd_nodes (id, dir, url, kind) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (id) DO UPDATE SET dir = EXCLUDED.dir, url = EXCLUDED.url, kind = EXCLUDED.kind
+           WHERE tasksd_nodes.dir <> EXCLUDED.dir OR tasksd_nodes.url IS DISTINCT FROM EXCLUDED.url OR tasksd_nodes.kind <> EXCLUDED.kind`,
+          [node.id, node.dir, node.url, node.kind],
         );
         changed += put.rowCount ?? 0;
       }
@@ -272,6 +295,13 @@ async function inTransaction<T>(pool: Pool, fn: (db: Queryable) => Promise<T>): 
 /** Creates or upgrades the schema and returns the cluster id; callers hold a transaction. */
 async function upgrade(db: Queryable): Promise<string> {
   await db.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+  // A catalog at the current version is only read: no DDL, no locks on its tables.
+  if ((await db.query<{ t: string | null }>(`SELECT to_regclass('tasksd_meta') AS t`)).rows[0].t) {
+    const meta = await db.query<{ key: string; value: string }>(`SELECT key, value FROM tasksd_meta WHERE key IN ('schema_version', 'cluster_id')`);
+    const value = (key: string) => meta.rows.find((row) => row.key === key)?.value;
+    const clusterId = value('cluster_id');
+    if (Number(value('schema_version')) === SCHEMA_VERSION && clusterId) return clusterId;
+  }
   await db.query(SCHEMA);
   await db.query(`INSERT INTO tasksd_meta (key, value) VALUES ('cluster_id', $1) ON CONFLICT (key) DO NOTHING`, [newClusterId()]);
   const version = await db.query<{ value: string }>(`SELECT value FROM tasksd_meta WHERE key = 'schema_version'`);

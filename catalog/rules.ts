@@ -3,9 +3,10 @@
 // the catalog.
 import { randomBytes } from 'node:crypto';
 import { ErrorType, TasksdError } from '../common/errors';
+import type { NodeRecord, NodeRegistration } from './catalog';
 
-/** v1 nodes and shards; v2 claims with their route and the cluster id; v3 ownership epochs. */
-export const SCHEMA_VERSION = 3;
+/** v1 nodes and shards; v2 claims with their route and the cluster id; v3 ownership epochs; v4 node URLs and kinds. */
+export const SCHEMA_VERSION = 4;
 
 /** `c-` and 12 hex digits (common/names.ts relies on the shape). */
 export function newClusterId(): string {
@@ -29,6 +30,23 @@ export function catalogConflict(location: string, theirs: string, nodes: number,
     `the catalog at ${location} holds another cluster (${theirs}, ${nodes} nodes, ${shards} shards); ` +
       `refusing to overwrite it with cluster ${ours}: use an empty database`,
   );
+}
+
+/** An agent starting under an id that another agent (or directory) holds. */
+export function nodeTaken(existing: NodeRecord, wanted: NodeRegistration): TasksdError {
+  return new TasksdError(
+    ErrorType.NodeExists,
+    `node ${existing.id} is registered at ${existing.url ?? 'no URL'} with directory ${existing.dir}, not ${wanted.url} with ${wanted.dir}; ` +
+      'start this agent under its own id, or pass --replace to take the id over',
+  );
+}
+
+/** Whether a registration may stand as it is, is refused, or replaces the node. */
+export function registrationOutcome(existing: NodeRecord | undefined, wanted: NodeRegistration, replace: boolean): 'insert' | 'same' | 'update' {
+  if (!existing) return 'insert';
+  if (existing.kind === 'agent' && existing.url === wanted.url && existing.dir === wanted.dir) return 'same';
+  if (!replace) throw nodeTaken(existing, wanted);
+  return 'update';
 }
 
 export function shardBusy(org: string, ns: string, holder: string): TasksdError {

@@ -6,13 +6,15 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../common/errors';
-import type { AdoptResult, Catalog, CatalogSnapshot, ClaimRecord, ClaimRoute, NodeRecord, ShardRecord } from './catalog';
-import { catalogConflict, newClusterId, SCHEMA_VERSION, shardBusy, unknownNode, unknownShard } from './rules';
+import type { AdoptResult, Catalog, CatalogSnapshot, ClaimRecord, ClaimRoute, NodeRecord, NodeRegistration, ShardRecord } from './catalog';
+import { catalogConflict, newClusterId, registrationOutcome, SCHEMA_VERSION, shardBusy, unknownNode, unknownShard } from './rules';
 
 const TABLES = `
   CREATE TABLE IF NOT EXISTS nodes (
     id TEXT PRIMARY KEY,
-    dir TEXT NOT NULL UNIQUE,
+    dir TEXT NOT NULL,
+    url TEXT,
+    kind TEXT NOT NULL DEFAULT 'embedded',
     created_at TEXT NOT NULL
   );
   CREATE TABLE IF NOT EXISTS shards (
@@ -32,6 +34,18 @@ const TABLES = `
 /** Columns added after the first catalogs were made: ALTERed in when missing. */
 const ADDED_COLUMNS = ['claim_from TEXT', 'claim_to TEXT', 'claimed_at TEXT', 'epoch INTEGER NOT NULL DEFAULT 1'];
 const SHARD = 'org, ns, owner, job_id AS jobId, epoch';
+const NODE = 'id, dir, url, kind';
+/**
+ * v4: nodes of several hosts may share a directory path, so the UNIQUE on `dir` goes
+ * (embedded nodes are kept apart by store/node-dir.ts); SQLite drops a constraint by
+ * rebuilding the table.
+ */
+const NODES_V4 = `
+  CREATE TABLE nodes_v4 (id TEXT PRIMARY KEY, dir TEXT NOT NULL, url TEXT, kind TEXT NOT NULL DEFAULT 'embedded', created_at TEXT NOT NULL);
+  INSERT INTO nodes_v4 (id, dir, created_at) SELECT id, dir, created_at FROM nodes;
+  DROP TABLE nodes;
+  ALTER TABLE nodes_v4 RENAME TO nodes;
+`;
 
 export class SqliteCatalog implements Catalog {
   readonly db: Database.Database;
@@ -51,6 +65,8 @@ export class SqliteCatalog implements Catalog {
   /** Idempotent, in one write transaction, so two processes opening a new catalog agree. */
   private upgrade(): string {
     this.db.exec(TABLES);
+    const nodeColumns = (this.db.prepare('PRAGMA table_info(nodes)').all() as { name: string }[]).map((c) => c.name);
+    if (!nodeColumns.includes('kind')) this.db.exec(NODES_V4);
     const columns = new Set((this.db.prepare('PRAGMA table_info(shards)').all() as { name: string }[]).map((c) => c.name));
     for (const column of ADDED_COLUMNS) {
       if (!columns.has(column.split(' ')[0])) this.db.exec(`ALTER TABLE shards ADD COLUMN ${column}`);
@@ -68,16 +84,35 @@ export class SqliteCatalog implements Catalog {
     return this.db
       .transaction(() => {
         if (this.db.prepare('SELECT 1 FROM nodes WHERE id = ?').get(id)) throw new TasksdError(ErrorType.NodeExists, `node ${id} already exists`);
-        const taken = this.db.prepare('SELECT id FROM nodes WHERE dir = ?').get(dir) as { id: string } | undefined;
+        const taken = this.db.prepare(`SELECT id FROM nodes WHERE dir = ? AND kind = 'embedded'`).get(dir) as { id: string } | undefined;
         if (taken) throw new TasksdError(ErrorType.NodeExists, `directory ${dir} already belongs to node ${taken.id}`);
-        this.db.prepare('INSERT INTO nodes (id, dir, created_at) VALUES (?, ?, ?)').run(id, dir, now());
-        return { id, dir };
+        this.db.prepare(`INSERT INTO nodes (id, dir, url, kind, created_at) VALUES (?, ?, NULL, 'embedded', ?)`).run(id, dir, now());
+        return { id, dir, url: null, kind: 'embedded' as const };
       })
       .immediate();
   }
 
+  async registerNode(node: NodeRegistration, { replace = false } = {}): Promise<NodeRecord> {
+    return this.db
+      .transaction(() => {
+        const existing = this.db.prepare(`SELECT ${NODE} FROM nodes WHERE id = ?`).get(node.id) as NodeRecord | undefined;
+        const outcome = registrationOutcome(existing, node, replace);
+        if (outcome === 'insert') {
+          this.db.prepare(`INSERT INTO nodes (id, dir, url, kind, created_at) VALUES (?, ?, ?, 'agent', ?)`).run(node.id, node.dir, node.url, now());
+        } else if (outcome === 'update') {
+          this.db.prepare(`UPDATE nodes SET dir = ?, url = ?, kind = 'agent' WHERE id = ?`).run(node.dir, node.url, node.id);
+        }
+        return { ...node, kind: 'agent' as const };
+      })
+      .immediate();
+  }
+
+  async setEmbeddedUrl(id: string, url: string): Promise<void> {
+    this.db.prepare(`UPDATE nodes SET url = ? WHERE id = ? AND kind = 'embedded'`).run(url, id);
+  }
+
   async findNode(id: string): Promise<NodeRecord | undefined> {
-    return this.db.prepare('SELECT id, dir FROM nodes WHERE id = ?').get(id) as NodeRecord | undefined;
+    return this.db.prepare(`SELECT ${NODE} FROM nodes WHERE id = ?`).get(id) as NodeRecord | undefined;
   }
 
   async node(id: string): Promise<NodeRecord> {
@@ -85,7 +120,7 @@ export class SqliteCatalog implements Catalog {
   }
 
   async listNodes(): Promise<NodeRecord[]> {
-    return this.db.prepare('SELECT id, dir FROM nodes ORDER BY id').all() as NodeRecord[];
+    return this.db.prepare(`SELECT ${NODE} FROM nodes ORDER BY id`).all() as NodeRecord[];
   }
 
   async findShard(org: string, ns: string): Promise<ShardRecord | undefined> {
@@ -172,15 +207,16 @@ export class SqliteCatalog implements Catalog {
         if (theirs !== snapshot.clusterId && nodes + shards > 0) throw catalogConflict(this.location, theirs, nodes, shards, snapshot.clusterId);
         let changed = this.db.prepare('UPDATE cluster SET id = ? WHERE id <> ?').run(snapshot.clusterId, snapshot.clusterId).changes;
         const putNode = this.db.prepare(
-          `INSERT INTO nodes (id, dir, created_at) VALUES (?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET dir = excluded.dir WHERE dir <> excluded.dir`,
+          `INSERT INTO nodes (id, dir, url, kind, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET dir = excluded.dir, url = excluded.url, kind = excluded.kind
+           WHERE dir <> excluded.dir OR url IS NOT excluded.url OR kind <> excluded.kind`,
         );
         const putShard = this.db.prepare(
           `INSERT INTO shards (org, ns, owner, epoch, created_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (org, ns) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch
            WHERE owner <> excluded.owner OR epoch <> excluded.epoch`,
         );
-        for (const node of snapshot.nodes) changed += putNode.run(node.id, node.dir, now()).changes;
+        for (const node of snapshot.nodes) changed += putNode.run(node.id, node.dir, node.url, node.kind, now()).changes;
         for (const shard of snapshot.shards) changed += putShard.run(shard.org, shard.ns, shard.owner, shard.epoch, now()).changes;
         return { nodes: snapshot.nodes.length, shards: snapshot.shards.length, changed };
       })

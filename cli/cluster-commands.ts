@@ -1,7 +1,8 @@
 // Commands over the catalog: nodes and shards.
 import type { Command } from 'commander';
 import type { ShardListing } from '../store/cluster';
-import { withCluster } from './context';
+import { withAgents, withCluster } from './context';
+import { registerNodeServe } from './node-serve';
 import { addShard, id, type JsonFlag, type ShardFlags } from './options';
 import { formatBytes, printJson, printLine, printTable } from './output';
 
@@ -17,12 +18,18 @@ export function registerClusterCommands(program: Command): void {
       else printLine(`added node ${added.id} at ${added.dir}`);
     });
 
+  registerNodeServe(node);
+
   program.command('nodes')
     .description('list nodes')
     .action(async (opts: JsonFlag) => {
       const nodes = await withCluster((cluster) => cluster.catalog.listNodes());
       if (opts.json) return printJson(nodes);
-      printTable(['node', 'dir'], nodes.map((n) => [n.id, n.dir]), 'no nodes yet: add one with "tasksd node add <id>"');
+      printTable(
+        ['node', 'kind', 'dir', 'agent'],
+        nodes.map((n) => [n.id, n.kind, n.dir, n.url ?? '- (start npm start)']),
+        'no nodes yet: add one with "tasksd node add <id>"',
+      );
     });
 
   const shard = program.command('shard').description('manage shards');
@@ -30,15 +37,16 @@ export function registerClusterCommands(program: Command): void {
     .description('create an empty shard on a node')
     .requiredOption('--node <node>', 'node that will own it', id('node'))
     .action(async (opts: ShardFlags & { node: string }) => {
-      const created = await withCluster((cluster) => cluster.createShard(opts.org, opts.namespace, opts.node));
-      if (opts.json) printJson(created);
-      else printLine(`created shard ${created.org}/${created.ns} on ${created.owner}`);
+      const created = await withAgents((agents) => agents.createShard(opts.org, opts.namespace, opts.node));
+      const shown = { org: created.org, ns: created.ns, owner: created.node, lockedBy: null, claimedBy: null, seq: created.seq, bytes: created.bytes, rows: created.rows };
+      if (opts.json) printJson(shown);
+      else printLine(`created shard ${shown.org}/${shown.ns} on ${shown.owner}`);
     });
 
   program.command('shards')
     .description('list shards: owner, claimed-by, locked-by, seq, size, rows (or why its file cannot be read)')
     .action(async (opts: JsonFlag) => {
-      const shards = await withCluster((cluster) => cluster.listShards());
+      const shards = await withAgents((agents) => agents.listShards());
       if (opts.json) return printJson(shards);
       // The error column appears only when some shard's file cannot be read.
       const withErrors = shards.some((s) => 'error' in s);

@@ -1,7 +1,22 @@
 // Opening and always closing what a command uses: the cluster's catalog, or a
 // Temporal connection (left open, the process would not exit).
+import { clusterToken, tlsCaFile } from '../common/cluster-token';
 import { Cluster } from '../store/cluster';
+import { ClusterClient } from '../transport/cluster-client';
+import { Peers } from '../transport/peers';
 import type { MigrationClient } from '../client';
+
+/** The cluster's data through its node agents (put, get, load, shards, shard create). */
+export async function withAgents<T>(fn: (client: ClusterClient, cluster: Cluster) => Promise<T>): Promise<T> {
+  return withCluster(async (cluster) => {
+    const peers = new Peers(cluster.catalog, clusterToken(cluster.dataRoot), tlsCaFile());
+    try {
+      return await fn(new ClusterClient(cluster.catalog, peers), cluster);
+    } finally {
+      await peers.close();
+    }
+  });
+}
 
 async function existingClusterId(): Promise<string> {
   return withCluster((cluster) => cluster.catalog.clusterId, { mustExist: true });

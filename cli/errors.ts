@@ -1,6 +1,7 @@
 // How a failure becomes an exit status and one line on stderr. Scripts branch on
 // the status: 75 (EX_TEMPFAIL) means "the shard is locked, retry shortly"; 69
-// (EX_UNAVAILABLE) means "no worker polls the task queue, nothing will run this".
+// (EX_UNAVAILABLE) means "no worker polls the task queue" or "the node's agent does not
+// answer": nothing will run this until one does.
 import { CommanderError } from 'commander';
 import { ErrorType, TasksdError } from '../common/errors';
 import { NoWorkerError } from '../temporal/no-worker-error';
@@ -31,6 +32,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof NoWorkerError) return EXIT_NO_WORKER;
   if (err instanceof TasksdError) {
     if (err.type === ErrorType.ShardLocked) return EXIT_RETRY;
+    if (err.type === ErrorType.NodeUnreachable) return EXIT_NO_WORKER;
     if (err.type === ErrorType.InvalidInput) return EXIT_USAGE;
   }
   return EXIT_FAILURE;

@@ -9,7 +9,7 @@ import { jobWaits, NoWorkerError, START_A_WORKER } from '../temporal/no-worker-e
 import { withMigrations } from './context';
 import { CliError, describe } from './errors';
 import { endedLine, printJob, printJobs } from './job-format';
-import { addShard, id, integer, type JsonFlag, type ShardFlags } from './options';
+import { addShard, byteRate, id, integer, type JsonFlag, type ShardFlags } from './options';
 import { printJson, printLine } from './output';
 import { followJob } from './progress';
 
@@ -17,6 +17,7 @@ interface MigrateFlags extends ShardFlags {
   to: string;
   mode: MigrationMode;
   maxPause?: number;
+  maxRate?: number;
   wait?: boolean;
 }
 
@@ -37,6 +38,7 @@ export function registerJobCommands(program: Command): void {
         .default('offline'),
     )
     .option('--max-pause <ms>', 'online mode: the write pause to stay under, in ms (default 1000)', integer('--max-pause', 1))
+    .option('--max-rate <rate>', "cap the copy at this many bytes per second, e.g. 50MiB or 200MB (so a move cannot starve the node's writers)", byteRate('--max-rate'))
     .option('--wait', 'follow the job to its end (exit 1 if it fails)')
     .action((opts: MigrateFlags) => withMigrations((m) => migrate(m, opts), { forCluster: true }));
 
@@ -96,9 +98,9 @@ async function cancel(m: MigrationClient, jobId: string, json?: boolean): Promis
 }
 
 async function migrate(m: MigrationClient, opts: MigrateFlags): Promise<void> {
-  // maxPauseMs is part of the workflow input schema, though not of the MigrationRequest type.
-  const request: MigrationRequest & { maxPauseMs?: number } = { org: opts.org, ns: opts.namespace, to: opts.to, mode: opts.mode };
+  const request: MigrationRequest = { org: opts.org, ns: opts.namespace, to: opts.to, mode: opts.mode };
   if (opts.maxPause !== undefined) request.maxPauseMs = opts.maxPause;
+  if (opts.maxRate !== undefined) request.maxBytesPerSecond = opts.maxRate;
   parseMigrationRequest(request); // bad input is refused (exit 2) before anything asks the server
   // Nobody would run the job: --wait would wait for ever, so it starts nothing; without
   // --wait the job is queued (it runs once a worker polls) and the operator is told.

@@ -27,6 +27,21 @@ export function integer(what: string, min: number): (value: string) => number {
   };
 }
 
+const RATE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
+
+/** A byte rate per second: `52428800`, `50MiB`, `200MB`, `1.5GiB` (`/s` optional). */
+export function byteRate(what: string): (value: string) => number {
+  return (value) => {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)(?:\/s)?\s*$/i.exec(value);
+    const unit = match ? RATE_UNITS[match[2].toLowerCase()] : undefined;
+    const rate = match && unit ? Math.floor(Number(match[1]) * unit) : NaN;
+    if (!Number.isSafeInteger(rate) || rate < 1024) {
+      throw new InvalidArgumentError(`${what} must be a rate of at least 1KiB per second, e.g. 50MiB, 200MB or 1GiB`);
+    }
+    return rate;
+  };
+}
+
 /** --org and --namespace (alias --ns), both required. */
 export function addShard(command: Command): Command {
   return command

@@ -16,6 +16,8 @@ export interface MigrationRequest {
   mode?: MigrationMode;
   /** Online mode: the write pause (lock → unlock) to stay under, in ms (default 1000). */
   maxPauseMs?: number;
+  /** Caps the copy at this many bytes per second (`--max-rate`); absent: as fast as disk and link allow. */
+  maxBytesPerSecond?: number;
   /**
    * The cluster (its catalog's id) the job is for; clients fill it in. Without it the
    * first worker to take the job decides, which is only safe with one cluster per queue.

@@ -26,3 +26,11 @@ export function sharedTaskQueue(taskQueue: string): string {
 export function reconcilerWorkflowId(clusterId: string): string {
   return `tasksd-reconcile-${clusterId}`;
 }
+
+/**
+ * The task queue of one node's agent: `<task queue>@<cluster id>/<node id>`. The steps
+ * that touch a node's files run there, in the agent that owns them.
+ */
+export function nodeTaskQueue(taskQueue: string, clusterId: string, nodeId: string): string {
+  return `${clusterTaskQueue(taskQueue, clusterId)}/${nodeId}`;
+}

@@ -15,7 +15,10 @@ export const JOB_ID_PATTERN = /^[^\p{C}]{1,255}$/u;
 /** Node directories: any printable path; where it may point is checked against the cluster (store/node-dir.ts). */
 export const NODE_DIR_PATTERN = /^[^\p{C}]{1,1024}$/u;
 
-const MIGRATION_FIELDS = ['org', 'ns', 'to', 'mode', 'maxPauseMs', 'cluster'];
+const MIGRATION_FIELDS = ['org', 'ns', 'to', 'mode', 'maxPauseMs', 'maxBytesPerSecond', 'cluster'];
+/** 1 KiB/s to 100 GiB/s: below that a copy never ends, above it the cap means nothing. */
+const MIN_RATE = 1024;
+const MAX_RATE = 100 * 1024 ** 3;
 const MAX_PAUSE_LIMIT = 600_000;
 const SHOWN_CHARS = 100;
 
@@ -65,6 +68,12 @@ export const migrationRequestSchema = z
       .int({ error: 'maxPauseMs must be a whole number of milliseconds' })
       .min(1, { error: `maxPauseMs must be between 1 and ${MAX_PAUSE_LIMIT}` })
       .max(MAX_PAUSE_LIMIT, { error: `maxPauseMs must be between 1 and ${MAX_PAUSE_LIMIT}` })
+      .optional(),
+    maxBytesPerSecond: z
+      .number({ error: (issue) => `maxBytesPerSecond must be a number of bytes per second, not ${kindOf(issue.input)}` })
+      .int({ error: 'maxBytesPerSecond must be a whole number of bytes per second' })
+      .min(MIN_RATE, { error: `maxBytesPerSecond must be between ${MIN_RATE} and ${MAX_RATE}` })
+      .max(MAX_RATE, { error: `maxBytesPerSecond must be between ${MIN_RATE} and ${MAX_RATE}` })
       .optional(),
     cluster: idSchema('cluster').optional(),
   })

@@ -5,13 +5,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { createActivities } from '../activities';
 import { MigrationClient } from '../client';
 import { followJob } from '../cli/progress';
 import { Cluster } from '../store/cluster';
 import { LocalReplicator } from '../store/local-replicator';
-import { createClusterWorkers, runWorkers } from '../temporal/cluster-workers';
-import { jobLookup } from '../temporal/job-lookup';
+import { clusterToken } from '../common/cluster-token';
+import { startEmbeddedCluster } from '../temporal/embedded-cluster';
 import { connectClient, ensureSearchAttributes, temporalTarget } from '../temporal/connection';
 import { connectWorker } from '../temporal/worker-connection';
 import { startEmbeddedIfNeeded } from '../temporal/embedded';
@@ -44,14 +43,16 @@ async function main(): Promise<void> {
     }
     await printShards(cluster, 'Before');
 
-    const workers = await createClusterWorkers({
+    const serving = await startEmbeddedCluster({
+      cluster,
       connection: workerConnection,
+      client,
       namespace: target.namespace,
       taskQueue: TASK_QUEUE,
-      clusterId: cluster.catalog.clusterId,
       workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') }),
+      token: clusterToken(dataRoot),
       // Paced at 2 MiB/s so the progress bar is there to see; real moves run at disk speed.
-      activities: createActivities({ cluster, replicator, jobs: jobLookup(client), testHooks: { copyBytesPerSecond: 2 * 1024 * 1024 } }),
+      testHooks: { copyBytesPerSecond: 2 * 1024 * 1024 },
     });
     const migrations = new MigrationClient(client, TASK_QUEUE, undefined, cluster.catalog.clusterId);
     const move = async (to: string, mode: 'offline' | 'online') => {
@@ -62,13 +63,12 @@ async function main(): Promise<void> {
       await printShards(cluster, 'After');
       say(`Web UI: ${uiBase}/namespaces/${target.namespace}/workflows/${encodeURIComponent(job.id)}`);
     };
-    await runWorkers(
-      workers,
-      (async () => {
-        await move('node-b', 'offline'); // the reference protocol: writes refused for the whole copy
-        await move('node-a', 'online'); // copy while writable: writes refused only for the cut-over
-      })(),
-    );
+    try {
+      await move('node-b', 'offline'); // the reference protocol: writes refused for the whole copy
+      await move('node-a', 'online'); // copy while writable: writes refused only for the cut-over
+    } finally {
+      await serving.stop();
+    }
   } finally {
     await cluster.close();
     await connection.close();

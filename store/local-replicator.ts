@@ -3,12 +3,9 @@
 // That check (live, unlocked, at the epoch the catalog gives its owner) is what keeps a
 // writer that resolved the old owner before a move from landing anything in the old
 // file after the barrier.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../common/errors';
 import type { Cluster } from './cluster';
-import { fsyncDir, removeDatabaseFiles } from './durable-fs';
-import { retainedFile } from './layout';
+import { assertHeldBy, releaseLock, retireFile, unlockAsOwner } from './hand-off-steps';
 import type { Applied, Frame, Replicator, TaskInput } from './replicator';
 import { adjust } from './content-sum';
 import { inWriteTransaction, openShardFile, readState, type ShardDb } from './shard-file';
@@ -126,36 +123,12 @@ export class LocalReplicator implements Replicator {
     const shard = await catalog.shard(org, ns);
     let epoch = shard.epoch;
     if (shard.owner !== to) {
-      const dest = openShardFile(destFile);
-      try {
-        const state = readState(dest);
-        if (state.lockedBy !== jobId) {
-          throw new TasksdError(ErrorType.VerificationFailed, `destination ${destFile} is not held by job ${jobId}; refusing to hand off`);
-        }
-      } finally {
-        dest.close();
-      }
+      assertHeldBy(destFile, jobId);
       epoch = (await catalog.flipOwner(org, ns, from, to, jobId)) ?? (await this.flippedBefore(org, ns, from, to, jobId));
     }
-    if (fs.existsSync(sourceFile)) {
-      const source = openShardFile(sourceFile);
-      try {
-        inWriteTransaction(source, () =>
-          source.prepare(`UPDATE shard SET state = 'moved', moved_to = ? WHERE singleton = 1`).run(to),
-        );
-      } finally {
-        source.close();
-      }
-    }
-    const dest = openShardFile(destFile);
-    let applied: Applied;
-    try {
-      applied = { ...inWriteTransaction(dest, () => releaseLock(dest, jobId, epoch)), at: Date.now() };
-    } finally {
-      dest.close();
-    }
-    this.retireSource(sourceFile, org, ns, jobId);
-    return applied;
+    const applied = unlockAsOwner(destFile, jobId, epoch);
+    retireFile(sourceFile, to, jobId, { retain: this.cluster.options.retainSource });
+    return { seq: applied.seq, at: applied.at };
   }
 
   /**
@@ -168,27 +141,6 @@ export class LocalReplicator implements Replicator {
     if (now.owner === to && now.jobId === jobId) return now.epoch;
     throw new TasksdError(ErrorType.ShardBusy, `shard ${org}/${ns} is no longer owned by ${from} under job ${jobId}`);
   }
-
-  private retireSource(sourceFile: string, org: string, ns: string, jobId: string): void {
-    // A retry after a crash mid-removal still clears the -wal/-shm left behind.
-    if (!fs.existsSync(sourceFile)) return void removeDatabaseFiles(sourceFile);
-    if (this.cluster.options.retainSource) {
-      const dir = path.dirname(sourceFile);
-      const db = openShardFile(sourceFile);
-      try {
-        // Every frame must be in the main file before its -wal is dropped below.
-        const [{ busy }] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-        if (busy !== 0) throw new Error(`could not checkpoint ${sourceFile} before keeping it; will retry`);
-      } finally {
-        db.close();
-      }
-      fs.renameSync(sourceFile, retainedFile(dir, org, ns, jobId));
-      removeDatabaseFiles(sourceFile);
-      fsyncDir(dir);
-    } else {
-      removeDatabaseFiles(sourceFile);
-    }
-  }
 }
 
 /**
@@ -199,15 +151,6 @@ export class LocalReplicator implements Replicator {
 function refusedBeforeWriting(err: unknown): boolean {
   if (err instanceof TasksdError) return err.type === ErrorType.ShardLocked || err.type === ErrorType.ShardMissing;
   return (err as { code?: unknown }).code === 'SQLITE_IOERR_FSTAT';
-}
-
-/** Lifts the job's lock (a no-op when it holds none); a hand-off also records the new epoch. */
-function releaseLock(db: ShardDb, jobId: string, epoch?: number): Applied {
-  const state = readState(db);
-  if (state.lockedBy !== jobId) return { seq: state.seq };
-  const seq = state.seq + 1;
-  db.prepare('UPDATE shard SET seq = ?, locked_by = NULL, lock_seq = NULL, epoch = ? WHERE singleton = 1').run(seq, epoch ?? state.epoch);
-  return { seq };
 }
 
 function putTask(db: ShardDb, seq: number, task: TaskInput): void {

@@ -1,33 +1,25 @@
-// checkpointAndCopy's store side: bring a verified copy of a shard onto a destination
-// node, durably. Offline, the shard is locked and is copied whole after a checkpoint;
-// online, a snapshot reader freezes the main file while writers go on appending to
-// the WAL (SQLITE-COPY.md). Either way the copy lands as "<shard>.incoming", is
-// fsynced and verified there, is marked as held by the job (so it never accepts
-// writes before the cut-over), and only then is renamed into place.
+// The store side of a move's copy, both ends. The source pins a consistent snapshot:
+// offline the locked shard checkpointed, online a reader on an empty WAL that freezes
+// the main file while writers go on appending to the WAL (SQLITE-COPY.md). The
+// destination's copy lands as "<shard>.incoming" (transport/pull-copy.ts), is
+// fsynced and verified there, is marked as held by the job (so it never accepts writes
+// before the cut-over), and only then is renamed into place.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../common/errors';
 import { fileSize, fsyncDir, fsyncFile, removeDatabaseFiles } from './durable-fs';
 import { incomingFile, shardFile } from './layout';
-import { copyInChunks, type CopyOptions } from './copy';
 import { checkpointFully, type CheckpointOptions } from './checkpoint';
 import { openShardFile, readState, type ShardDb } from './shard-file';
 import { sameContent, storedFingerprint } from './verify';
 import { verifyContent } from './sqlite-thread';
-import { blameFailedCopy } from './copy-blame';
 
-export interface ShardCopyRequest {
+/** What installing a copy needs to know of its job. */
+export interface CopyJob {
   org: string;
   ns: string;
   jobId: string;
-  sourceFile: string;
-  destDir: string;
-  mode: 'offline' | 'online';
-  copy?: CopyOptions;
-  /** Told what the copy waits for (a reader blocking the checkpoint), then undefined once through. */
-  onWait?: (waiting: string | undefined) => void;
-  /** Test hook: runs on the incoming file after the bytes are copied, before verification. */
-  afterCopy?: (incoming: string) => void;
+  copy?: { signal?: AbortSignal };
 }
 
 export interface ShardCopyResult {
@@ -38,51 +30,8 @@ export interface ShardCopyResult {
 
 const SNAPSHOT_ATTEMPTS = 50;
 
-export async function copyShard(req: ShardCopyRequest): Promise<ShardCopyResult> {
-  const finalPath = shardFile(req.destDir, req.org, req.ns);
-  const incoming = incomingFile(req.destDir, req.org, req.ns);
-  const done = alreadyInstalled(finalPath, req.jobId);
-  if (done) return done;
-
-  const source = openShardFile(req.sourceFile);
-  let expected: { seq: number; rows: number };
-  let bytes: number;
-  try {
-    if (req.mode === 'offline') {
-      const state = readState(source);
-      if (state.lockedBy !== req.jobId) {
-        throw new TasksdError(ErrorType.ShardLocked, `shard ${req.org}/${req.ns} is not locked by job ${req.jobId}; an offline copy needs the barrier`);
-      }
-      await checkpointFully(source, req.sourceFile, checkpointOptions(req));
-      const { seq, rows } = storedFingerprint(source);
-      expected = { seq, rows };
-      bytes = await copyInChunks(req.sourceFile, incoming, req.copy);
-    } else {
-      expected = await beginSnapshot(source, req);
-      try {
-        // The snapshot dies with this connection, so a retried online copy starts over.
-        bytes = await copyInChunks(req.sourceFile, incoming, { ...req.copy, resumeFrom: 0 });
-      } finally {
-        source.exec('COMMIT');
-      }
-    }
-    req.afterCopy?.(incoming);
-    await install(incoming, finalPath, req, expected);
-  } catch (err) {
-    // A failed or cancelled copy leaves nothing behind on the destination.
-    removeDatabaseFiles(incoming);
-    if (err instanceof TasksdError && err.type === ErrorType.VerificationFailed) {
-      throw await blameFailedCopy(err, { ...req, signal: req.copy?.signal });
-    }
-    throw err;
-  } finally {
-    source.close();
-  }
-  return { bytes, ...expected };
-}
-
 /** A destination file this job already installed (a re-run after a crash) is the result. */
-function alreadyInstalled(finalPath: string, jobId: string): ShardCopyResult | undefined {
+export function alreadyInstalled(finalPath: string, jobId: string): ShardCopyResult | undefined {
   if (!fs.existsSync(finalPath)) return undefined;
   const db = openShardFile(finalPath, { readonly: true });
   try {
@@ -105,7 +54,7 @@ function alreadyInstalled(finalPath: string, jobId: string): ShardCopyResult | u
  */
 export async function beginSnapshot(
   db: ShardDb,
-  req: Pick<ShardCopyRequest, 'sourceFile' | 'onWait' | 'copy'>,
+  req: { sourceFile: string; onWait?: CheckpointOptions['onWait']; copy?: { signal?: AbortSignal } },
 ): Promise<{ seq: number; rows: number }> {
   const file = req.sourceFile;
   for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
@@ -119,11 +68,16 @@ export async function beginSnapshot(
   throw new Error(`could not take a snapshot of ${file}: writers kept the WAL busy for ${SNAPSHOT_ATTEMPTS} attempts, will retry`);
 }
 
-function checkpointOptions(req: Pick<ShardCopyRequest, 'onWait' | 'copy'>): CheckpointOptions {
+function checkpointOptions(req: { onWait?: CheckpointOptions['onWait']; copy?: { signal?: AbortSignal } }): CheckpointOptions {
   return { onWait: req.onWait, signal: req.copy?.signal };
 }
 
-async function install(incoming: string, finalPath: string, req: ShardCopyRequest, expected: { seq: number; rows: number }): Promise<void> {
+export async function install(
+  incoming: string,
+  finalPath: string,
+  req: CopyJob,
+  expected: { seq: number; rows: number },
+): Promise<void> {
   const what = `copy of ${req.org}/${req.ns} at ${incoming}`;
   sameContent(what, expected, await verifyContent(incoming, what, req.copy?.signal));
   const db = openShardFile(incoming);

@@ -10,10 +10,9 @@ import type { Job } from '../common/job';
 import { ErrorType } from '../common/errors';
 import { clusterTaskQueue } from '../common/names';
 import { PROJECT_ROOT } from '../temporal/cli-binary';
-import { createClusterWorkers, runWorkers } from '../temporal/cluster-workers';
 import { livePollers } from '../temporal/pollers';
 import { eventually, uniqueId } from './support/eventually';
-import { activitiesOf, makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
+import { makeCluster, seedShard, serveCluster, whileServing, withWorker, type TestCluster } from './support/fixtures';
 import { suite } from './support/root-hooks';
 import { run, type Run } from './support/run';
 
@@ -63,16 +62,9 @@ describe('tasksd with no worker polling its task queue', () => {
     assert.ok(r.ms < FEW_SECONDS_MS, `answered in ${r.ms} ms`);
   }
 
-  /** Runs this cluster's workers on the test's queue until `fn` settles. */
+  /** Serves this cluster on the test's queue until `fn` settles. */
   async function withWorkersOnQueue<T>(fn: () => Promise<T>): Promise<T> {
-    const workers = await createClusterWorkers({
-      connection: suite().workerConnection,
-      taskQueue: queue,
-      clusterId: t.cluster.catalog.clusterId,
-      workflowBundle: suite().bundle,
-      activities: activitiesOf(t),
-    });
-    return (await runWorkers(workers, fn())) as T;
+    return whileServing(await serveCluster(t, queue), fn);
   }
 
   function finalJob(id: string): Promise<Job> {

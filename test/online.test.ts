@@ -12,8 +12,7 @@ import { MigrationPauseMs } from '../common/search-attributes';
 import { checkWrites, moveUnderLoad, startWriters, type RunningWriters } from '../loadgen';
 import { Cluster } from '../store/cluster';
 import { LocalReplicator } from '../store/local-replicator';
-import { createClusterWorkers, runWorkers } from '../temporal/cluster-workers';
-import { activitiesOf, filesOn, makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
+import { filesOn, makeCluster, seedShard, serveCluster, whileServing, withWorker, type TestCluster } from './support/fixtures';
 import { suite } from './support/root-hooks';
 import { startWorkerProcess, waitForOutput, type WorkerProcess } from './support/worker-process';
 
@@ -115,14 +114,7 @@ describe('online moves under concurrent writers (other processes)', function () 
 
     /** The killed worker's successor: in this process, on the same queue (it is never killed, and needs no bundling). */
     async function successorUntil<T>(done: Promise<T>): Promise<T> {
-      const successors = await createClusterWorkers({
-        connection: suite().workerConnection,
-        taskQueue,
-        clusterId: t.cluster.catalog.clusterId,
-        workflowBundle: suite().bundle,
-        activities: activitiesOf(t),
-      });
-      return (await runWorkers(successors, done)) as T;
+      return whileServing(await serveCluster(t, taskQueue), () => done);
     }
 
     it('during the online copy: writes go on during the copy, and the next worker finishes the move', async () => {
@@ -164,27 +156,6 @@ describe('online moves under concurrent writers (other processes)', function () 
       assert.ok(report.retried > 0, 'writers met the barrier and retried');
       assert.equal((await t.cluster.getTask(ORG, NS, 'during')), undefined, 'the refused write was not applied');
     });
-  });
-
-  it('a cut-over redone after its hand-off committed leaves the new owner alone', async () => {
-    // A crash before the workflow task records the local cut-over makes the next worker
-    // run lock, replay and unlock again, though the shard already moved.
-    const activities = activitiesOf(t);
-    const env = new MockActivityEnvironment();
-    const job = { jobId: 'redo-after-handoff', org: ORG, ns: NS, from: 'node-a', to: 'node-b', mode: 'online' as const, cluster: t.cluster.catalog.clusterId };
-    await env.run(activities.prepare, { jobId: job.jobId, request: { org: ORG, ns: NS, to: 'node-b', mode: 'online' } });
-    await env.run(activities.checkpointAndCopy, job);
-    await env.run(activities.catchUp, job);
-    await env.run(activities.lock, job);
-    const { checksum } = (await env.run(activities.replay, job)) as ReplayResult;
-    await env.run(activities.unlock, job);
-
-    await env.run(activities.lock, job);
-    assert.deepEqual([(await t.cluster.listShards())[0].owner, (await t.cluster.listShards())[0].lockedBy], ['node-b', null], 'the new owner is not locked');
-    assert.equal(((await env.run(activities.replay, job)) as ReplayResult).checksum, checksum);
-    await env.run(activities.unlock, job);
-    await t.replicator.propose({ op: 'put', org: ORG, ns: NS, task: { id: 'after', title: 'writable' } });
-    assert.equal((await t.cluster.getTask(ORG, NS, 'after'))?.title, 'writable');
   });
 
   it('refuses a move whose cut-over cannot fit the pause budget, leaving the shard untouched', async () => {

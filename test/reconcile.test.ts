@@ -83,7 +83,7 @@ describe('jobs that end without their own rollback', () => {
   });
 
   it('terminated at the cut-over (offline, copy installed): rolled back, the full copy removed', async () => {
-    const jobId = await strand({ hold: { activity: 'unlock', when: 'before' } }, 'offline', async (_m, id) => {
+    const jobId = await strand({ hold: { activity: 'handOff', when: 'before' } }, 'offline', async (_m, id) => {
       await eventually('the copy installed', () => (shardFilesOn('node-b').includes(`${ORG}.${NS}.db`) ? true : undefined));
       assert.equal((await summary()).lockedBy, id);
     });

@@ -5,7 +5,11 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { MigrationClient } from '../client';
-import { activitiesOf, filesOn, makeCluster, seedShard, type TestCluster } from './support/fixtures';
+import { createCoordinatorActivities, createNodeActivities } from '../activities';
+import { NodeStore } from '../agent/node-store';
+import { SnapshotPins } from '../agent/snapshots';
+import { jobLookup } from '../temporal/job-lookup';
+import { filesOn, makeCluster, seedShard, type TestCluster } from './support/fixtures';
 import { suite } from './support/root-hooks';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process';
 
@@ -49,20 +53,29 @@ describe('one cluster per job', function () {
     assert.equal((await other.cluster.listShards()).every((s) => s.lockedBy === null && s.rows === 20), true);
   });
 
-  it('an activity handed another cluster’s job refuses it, naming both clusters, and changes nothing', async () => {
-    const activities = activitiesOf(other);
+  it('a step handed another cluster’s job, or another node’s, refuses it, naming both, and changes nothing', async () => {
+    const coordinator = createCoordinatorActivities({ cluster: other.cluster, jobs: jobLookup(suite().client) });
     const env = new MockActivityEnvironment();
     const theirs = real.cluster.catalog.clusterId;
     const mine = other.cluster.catalog.clusterId;
     const request = { org: 'fleet', ns: 's00', to: 'node-b', cluster: theirs };
-    await assert.rejects(env.run(activities.prepare, { jobId: 'stray-job', request }), (err: Error) => {
+    await assert.rejects(env.run(coordinator.prepare, { jobId: 'stray-job', request }), (err: Error) => {
       assert.equal(err.name, 'ApplicationFailure');
       assert.match(err.message, new RegExp(`job stray-job is for cluster ${theirs}, but this worker serves cluster ${mine} .*not acting`));
       return true;
     });
     const ref = { jobId: 'stray-job', org: 'fleet', ns: 's00', from: 'node-a', to: 'node-b', mode: 'offline' as const, cluster: theirs };
-    for (const phase of [activities.lock, activities.checkpointAndCopy, activities.unlock, activities.rollback]) {
-      await assert.rejects(env.run(phase, ref), /not acting, so a worker of that cluster can take it/);
+    for (const step of [coordinator.claim, coordinator.handOff, coordinator.release]) {
+      await assert.rejects(env.run(step, ref), /not acting, so a worker of that cluster can take it/);
+    }
+    // A node step routed to the wrong node (node-b's agent handed the source's lock).
+    const store = new NodeStore(other.cluster, 'node-b');
+    const pins = new SnapshotPins(store);
+    try {
+      const node = createNodeActivities({ store, pins, peer: () => Promise.reject(new Error('no peers here')) });
+      await assert.rejects(env.run(node.lock, { ...ref, cluster: mine }), /node node-b got the lock step meant for node node-a of job stray-job; not acting/);
+    } finally {
+      await pins.close();
     }
     const shard = (await other.cluster.listShards())[0];
     assert.deepEqual([shard.owner, shard.lockedBy, (await other.cluster.catalog.shard('fleet', 's00')).jobId], ['node-a', null, null]);

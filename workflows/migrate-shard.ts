@@ -1,24 +1,20 @@
-// migrateShard: one shard moves from its owner to another node. The Job lives in
-// workflow state (the `status` query, search attributes, the result), so a crash of
-// the worker or the server resumes from the last completed phase. After each phase
-// that changes the cluster, a compensation is pushed; a failure or cancellation
-// before the owner flips runs them (saga), one after it is reported as `released`.
+// migrateShard: one shard moves from its owner to another node (docs/NODES.md, "A
+// move"). The Job lives in workflow state (the `status` query, search attributes, the
+// result), so a crash of any process resumes from the last completed step. The
+// catalog's owner flip is the commit point: a failure or cancellation before it rolls
+// the move back, one after it finishes the hand-off and reports `released`.
 import {
-  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
-  proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
-import type { CatchUpResult, MigrationActivities, JobRef, Prepared } from '../activities';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
+import type { CatchUpResult, JobRef, Prepared, SnapshotPin } from '../activities';
+import { ErrorType } from '../common/errors';
 import { ID_PATTERN } from '../common/ids';
 import type { Job, JobStatus, MigrationRequest } from '../common/job';
 import { clusterTaskQueue } from '../common/names';
@@ -32,52 +28,17 @@ import {
   MigrationTo,
 } from '../common/search-attributes';
 import { claimedUpdate, statusQuery } from './definitions';
-
-const retryForever: ActivityOptions['retry'] = {
-  initialInterval: '200ms',
-  maximumInterval: '5s',
-  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-};
-const retryFewTimes: ActivityOptions['retry'] = { ...retryForever, maximumAttempts: 5 };
-// A cancelled phase must stop before the rollback starts: a copy still writing its
-// .incoming, a lock finishing after the rollback, or a prepare claiming after the job
-// gave up would each leave something behind. Lock and catch-up do not heartbeat, so
-// "waiting" means until they finish; they are short.
-const WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
-
-/** Every activity's options, by policy. */
-const POLICIES = {
-  /** Short steps that retry until done: a half-done lock or unlock is worse than a slow one. */
-  control: { startToCloseTimeout: '10s', retry: retryForever, cancellationType: WAIT },
-  /** Catch-up passes: short, and a few failures in a row mean something is wrong. */
-  checks: { startToCloseTimeout: '30s', retry: retryFewTimes, cancellationType: WAIT },
-  /** Whole-shard work (prepare's quick_check, the copy, the offline replay): heartbeats, so a dead worker is noticed in seconds. */
-  bulk: { startToCloseTimeout: '6 hours', heartbeatTimeout: '10s', retry: retryFewTimes, cancellationType: WAIT },
-} satisfies Record<string, ActivityOptions>;
-
-/** One proxy per policy, on the task queue of the cluster the job acts on. */
-function activitiesOn(taskQueue: string) {
-  return {
-    control: proxyActivities<MigrationActivities>({ ...POLICIES.control, taskQueue }),
-    checks: proxyActivities<MigrationActivities>({ ...POLICIES.checks, taskQueue }),
-    bulk: proxyActivities<MigrationActivities>({ ...POLICIES.bulk, taskQueue }),
-  };
-}
-type Phases = ReturnType<typeof activitiesOn>;
+import { handOff, rollBack, shard } from './hand-off';
+import { coordinatorOn, routeOf, type Route } from './route';
 
 /** Online moves re-run catch-up while writable until the locked replay fits the pause budget. */
 const MAX_CATCH_UP_PASSES = 10;
-
-// The online cut-over's three short steps run as local activities: in the worker that
-// runs the workflow task, back to back, with no server round trip between them.
-// Measured on a loaded 2-core VM, 3 writers: pauses of 77–225 ms instead of 282–845 ms.
-// Only a job started on its cluster's own task queue may do so: on the shared queue the
-// workflow task could be run by another cluster's worker.
-const cutover = proxyLocalActivities<MigrationActivities>({ startToCloseTimeout: '10s', retry: retryForever, cancellationType: WAIT });
-/** Lock, replay and unlock each cost about one catch-up pass of store work. */
+/** Lock, replay and the hand-off each cost about one catch-up pass of store work. */
 const CUTOVER_STEPS = 3;
 /** The per-frame replay cost assumed when a pass applied too few frames to measure it. */
 const MIN_MS_PER_FRAME = 0.05;
+/** An online source restarted mid-copy pins a new snapshot; the copy starts over this many times at most. */
+const MAX_SNAPSHOT_RESTARTS = 3;
 
 export async function migrateShard(request: MigrationRequest): Promise<Job> {
   const info = workflowInfo();
@@ -100,7 +61,6 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
     if (job.status === 'failed') throw ApplicationFailure.nonRetryable(job.error ?? 'migration refused', refusal);
     return job;
   });
-
   const setStatus = (status: JobStatus) => {
     job.status = status;
     publish(job);
@@ -109,40 +69,30 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
   // Current details only (no command): a job started from the Temporal CLI has no static summary.
   showDetails(job);
 
-  // A job for a named cluster is prepared by that cluster's workers only; one started
-  // without a cluster (the Temporal CLI) is prepared by whichever worker takes it.
-  const requested = requestedId(request?.cluster);
+  // Every check runs before the claim, so a refusal leaves the cluster exactly as it was.
   let prepared: Prepared;
+  let move: Move;
   try {
-    prepared = await activitiesOn(requested ? clusterTaskQueue(info.taskQueue, requested) : info.taskQueue).bulk.prepare.executeWithOptions(
-      { summary: `validate the request and claim ${shard(job)} for the move to ${keyword(job.to)}` },
-      [{ jobId: job.id, request }],
-    );
+    prepared = await prepare(request, job.id, info.taskQueue);
+    Object.assign(job, { org: prepared.org, ns: prepared.ns, from: prepared.from, to: prepared.to, mode: prepared.mode, cluster: prepared.cluster });
+    const ref: JobRef = { jobId: job.id, org: job.org, ns: job.ns, from: job.from, to: job.to, mode: job.mode, cluster: prepared.cluster };
+    move = { ref, job, route: routeOf(ref, info.taskQueue), prepared, setStatus };
+    await check(move);
   } catch (err) {
     finish(job, 'failed', describe(err), failureType(err));
     refusal = failureType(err) ?? refusal;
     claimSettled = true;
     return job;
   }
-  Object.assign(job, { org: prepared.org, ns: prepared.ns, from: prepared.from, to: prepared.to, mode: prepared.mode, cluster: prepared.cluster });
-  const ref: JobRef = { jobId: job.id, org: job.org, ns: job.ns, from: job.from, to: job.to, mode: job.mode, cluster: prepared.cluster };
   claimSettled = true;
   publish(job);
 
-  // From here on every step runs on the claiming cluster's own queue.
-  const clusterQueue = clusterTaskQueue(info.taskQueue, prepared.cluster);
-  const phases = activitiesOn(clusterQueue);
-  // A job that names its cluster is started on that cluster's queue (the client does),
-  // so its workflow tasks, and local activities with them, run on that cluster's workers.
-  const move: Move = { ref, job, phases, setStatus, localCutover: requested === prepared.cluster };
   try {
-    await CancellationScope.cancellable(() => (job.mode === 'online' ? moveOnline(move, prepared) : moveOffline(move)));
+    await CancellationScope.cancellable(() => (job.mode === 'online' ? moveOnline(move) : moveOffline(move)));
     finish(job, 'released');
   } catch (err) {
-    // Compensation must run to the end even when the workflow itself was cancelled.
-    const { outcome } = await CancellationScope.nonCancellable(() =>
-      phases.control.rollback.executeWithOptions({ summary: `roll back: ${ref.from} keeps ${shard(ref)}, nothing left on ${ref.to}` }, [ref]),
-    );
+    // Compensation runs to the end even when the workflow itself was cancelled.
+    const { outcome } = await rollBack(move.ref, move.route);
     if (outcome === 'already-released') finish(job, 'released');
     else if (isCancellation(err)) finish(job, 'failed', 'cancelled by operator; the move was rolled back', ErrorType.Cancelled);
     else finish(job, 'failed', describe(err), failureType(err));
@@ -150,52 +100,106 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
   return job;
 }
 
-/** One move in progress: what it moves, the Job it reports, and the proxies on its cluster's queue. */
+/** One move in progress: what it moves, the Job it reports, and where each step runs. */
 interface Move {
   ref: JobRef;
   job: Job;
-  phases: Phases;
+  route: Route;
+  prepared: Prepared;
   setStatus: (status: JobStatus) => void;
-  /** True when this workflow runs on its cluster's queue, so local activities reach the right catalog. */
-  localCutover: boolean;
+}
+
+/**
+ * Validates the request against the catalog. A job that names its cluster is prepared
+ * by that cluster's coordinators only; one started without (the Temporal CLI) by
+ * whichever coordinator takes it, whose cluster it then stays in.
+ */
+function prepare(request: MigrationRequest, jobId: string, workflowQueue: string): Promise<Prepared> {
+  const requested = requestedId(request?.cluster);
+  return coordinatorOn(requested ? clusterTaskQueue(workflowQueue, requested) : workflowQueue).prepare.executeWithOptions(
+    { summary: `validate the move of ${shard({ org: requestedId(request?.org), ns: requestedId(request?.ns) })} to ${requestedId(request?.to)}` },
+    [{ jobId, request }],
+  );
+}
+
+/** The source is sound and the destination can take it; then the claim makes this the only move of the shard. */
+async function check({ ref, route }: Move): Promise<void> {
+  const { bytes } = await route.source.bulk.inspectSource.executeWithOptions(
+    { summary: `${ref.from}: ${shard(ref)} is sound (quick_check) and not locked` },
+    [ref],
+  );
+  await route.destination.step.checkDestination.executeWithOptions({ summary: `${ref.to}: room for ${shard(ref)} (${bytes} bytes)` }, [ref, bytes]);
+  await route.coordinator.claim.executeWithOptions({ summary: `claim ${shard(ref)} for this move` }, [ref]);
 }
 
 async function moveOffline(move: Move): Promise<void> {
-  const { job, setStatus } = move;
+  const { ref, job, route, setStatus } = move;
   setStatus('locking');
   const { lockedAt } = await lock(move);
   setStatus('copying');
   job.bytes = (await copy(move)).bytes;
   setStatus('replaying');
-  job.checksum = (await replay(move)).checksum;
-  await cutOver(move, lockedAt);
+  job.checksum = (await route.destination.bulk.replay.executeWithOptions({ summary: replaySummary(ref) }, [ref])).checksum;
+  await finishMove(move, lockedAt);
 }
 
-async function moveOnline(move: Move, prepared: Prepared): Promise<void> {
-  const { ref, job, phases, setStatus } = move;
+async function moveOnline(move: Move): Promise<void> {
+  const { ref, job, route, prepared, setStatus } = move;
   setStatus('copying');
   job.bytes = (await copy(move)).bytes;
   setStatus('replaying');
   for (let pass = 1; ; pass++) {
-    const result = await phases.checks.catchUp.executeWithOptions(
-      { summary: `catch up ${shard(ref)} on ${ref.to} while writable (pass ${pass})` },
+    const result = await route.destination.checks.catchUp.executeWithOptions(
+      { summary: `${ref.to} catches up on ${shard(ref)} while writable (pass ${pass})` },
       [ref],
     );
-    const predictedMs = predictPauseMs(result);
-    if (predictedMs <= prepared.maxPauseMs) break;
+    if (predictPauseMs(result) <= prepared.maxPauseMs) break;
     if (pass === MAX_CATCH_UP_PASSES) throw pauseBudgetExceeded(ref, prepared.maxPauseMs, pass, result);
   }
   setStatus('locking');
-  if (move.localCutover) return cutOverLocally(move);
   const { lockedAt } = await lock(move);
   setStatus('replaying');
-  job.checksum = (await replay(move)).checksum;
-  await cutOver(move, lockedAt);
+  job.checksum = (await route.destination.checks.replay.executeWithOptions({ summary: replaySummary(ref) }, [ref])).checksum;
+  await finishMove(move, lockedAt);
+}
+
+function lock({ ref, route }: Move) {
+  return route.source.step.lock.executeWithOptions({ summary: `lock ${shard(ref)} on ${ref.from}: writes refused from here` }, [ref]);
 }
 
 /**
- * The write pause a cut-over would cause now: its three steps' store work, measured by
- * the last catch-up pass, plus replaying the frames written since that pass read.
+ * The source pins a snapshot; the destination streams it, resuming from its last offset
+ * after an interruption, and proves it by SHA-256 on both ends. Pinning heartbeats while
+ * a reader holds the WAL, so the wait shows under Pending Activities.
+ */
+async function copy({ ref, route, prepared }: Move) {
+  for (let attempt = 1; ; attempt++) {
+    const pin: SnapshotPin = await route.source.bulk.pinSnapshot.executeWithOptions(
+      { summary: `${ref.from} pins a snapshot of ${shard(ref)} for the copy` },
+      [ref],
+    );
+    try {
+      return await route.destination.bulk.checkpointAndCopy.executeWithOptions(
+        { summary: `${ref.to} streams ${shard(ref)} from ${ref.from} (progress in heartbeat details)` },
+        [ref, pin, prepared.maxBytesPerSecond],
+      );
+    } catch (err) {
+      if (failureType(err) !== ErrorType.SnapshotChanged || attempt === MAX_SNAPSHOT_RESTARTS) throw err;
+    }
+  }
+}
+
+/** Once started, the hand-off runs to the end: cancelling it halfway would strand the shard. */
+async function finishMove({ ref, job, route }: Move, lockedAt: number): Promise<void> {
+  const { unlockedAt } = await handOff(ref, route);
+  job.pauseMs = Math.max(0, unlockedAt - lockedAt);
+}
+
+const replaySummary = (ref: JobRef) => `${ref.to} replays the frames since the barrier, then checksums are compared`;
+
+/**
+ * The write pause a cut-over would cause now: its steps' store work, measured by the
+ * last catch-up pass, plus replaying the frames written since that pass read.
  */
 function predictPauseMs(pass: CatchUpResult): number {
   return CUTOVER_STEPS * (pass.elapsedMs ?? 0) + pass.backlog * Math.max(pass.msPerFrame, MIN_MS_PER_FRAME);
@@ -213,47 +217,6 @@ function pauseBudgetExceeded(ref: JobRef, budgetMs: number, passes: number, last
         `(${last.backlog} frames behind, ${stepsMs} ms of cut-over work) against the ${budgetMs} ms pause budget; ` +
         'retry when the shard is written less, or raise --max-pause';
   return ApplicationFailure.nonRetryable(`shard ${ref.org}/${ref.ns} cannot be cut over in time: ${cause}`, 'PauseBudgetExceeded');
-}
-
-/**
- * The online cut-over in one workflow task. A crash in it re-runs all three steps on
- * the next worker: each is idempotent, and lock and replay see a committed hand-off.
- */
-async function cutOverLocally({ ref, job, setStatus }: Move): Promise<void> {
-  const { lockedAt } = await cutover.lock.executeWithOptions({ summary: lockSummary(ref) }, [ref]);
-  setStatus('replaying');
-  job.checksum = (await cutover.replay.executeWithOptions({ summary: replaySummary(ref) }, [ref])).checksum;
-  const { unlockedAt } = await CancellationScope.nonCancellable(() => cutover.unlock.executeWithOptions({ summary: unlockSummary(ref) }, [ref]));
-  job.pauseMs = Math.max(0, unlockedAt - lockedAt);
-}
-
-// Each activity call carries a one-line summary: the Web UI's timeline and pending
-// activities then say what the step does to which shard, not just its type.
-const lockSummary = (ref: JobRef) => `lock ${shard(ref)} on ${ref.from}: writes refused from here`;
-const replaySummary = (ref: JobRef) => `replay frames since the barrier onto ${ref.to}, then verify checksums`;
-const unlockSummary = (ref: JobRef) => `hand ${shard(ref)} to ${ref.to} and unlock`;
-
-function lock({ ref, phases }: Move) {
-  return phases.control.lock.executeWithOptions({ summary: lockSummary(ref) }, [ref]);
-}
-
-function copy({ ref, phases }: Move) {
-  return phases.bulk.checkpointAndCopy.executeWithOptions(
-    { summary: `checkpoint and copy ${shard(ref)} ${ref.from} → ${ref.to} (progress in heartbeat details)` },
-    [ref],
-  );
-}
-
-function replay({ ref, phases }: Move) {
-  return phases.bulk.replay.executeWithOptions({ summary: replaySummary(ref) }, [ref]);
-}
-
-/** Once started, the hand-off runs to the end: cancelling it halfway would strand the shard. */
-async function cutOver({ ref, job, phases }: Move, lockedAt: number): Promise<void> {
-  const { unlockedAt } = await CancellationScope.nonCancellable(() =>
-    phases.control.unlock.executeWithOptions({ summary: unlockSummary(ref) }, [ref]),
-  );
-  job.pauseMs = Math.max(0, unlockedAt - lockedAt);
 }
 
 function finish(job: Job, status: 'released' | 'failed', error?: string, errorType?: string): void {
@@ -280,7 +243,7 @@ function publish(job: Job): void {
 /** The Web UI's "Current Details": the Job at a glance, in markdown. */
 function showDetails(job: Job): void {
   const route = `${keyword(job.from) || '?'} → ${keyword(job.to)}`;
-  const lines = [`**${job.status}** · ${shard(job)} · ${route} · ${job.mode}`];
+  const lines = [`**${job.status}** · ${keyword(job.org)}/${keyword(job.ns)} · ${route} · ${job.mode}`];
   // Mid-copy the workflow has no byte count yet; the copy's heartbeat has it.
   lines.push(job.status === 'copying' ? 'copy in progress: see checkpointAndCopy under Pending Activities' : `bytes copied: ${job.bytes}`);
   if (job.pauseMs !== undefined) lines.push(`write pause: ${job.pauseMs} ms`);
@@ -288,9 +251,6 @@ function showDetails(job: Job): void {
   setCurrentDetails(lines.join('\n\n'));
 }
 
-function shard(job: { org: string; ns: string }): string {
-  return `${keyword(job.org)}/${keyword(job.ns)}`;
-}
 
 /**
  * Input is validated by prepare; until then only a well-formed id is shown, so hostile

@@ -1,15 +1,30 @@
 // The reconciler: one long-running workflow per cluster, on that cluster's task queue,
 // that looks for claims left by jobs that ended without their own rollback and
-// reconciles them (activities/reconcile.ts). It is durable and visible like any job:
-// its history holds every pass that changed something, its Current Details the last
-// pass. `repairShards` is the same work once, on demand (`tasksd repair`).
+// reconciles them: the coordinator finds them in the catalog (activities/reconcile.ts),
+// and the same rollback or hand-off a job runs undoes or finishes each (hand-off.ts).
+// It is durable and visible like any job: its history holds every pass that changed
+// something, its Current Details the last pass. `repairShards` is the same work once,
+// on demand (`tasksd repair`).
 import { continueAsNew, log, proxyActivities, setCurrentDetails, sleep, workflowInfo } from '@temporalio/workflow';
-import type { MigrationActivities, ReconcileAction, ReconcileReport } from '../activities';
+import type { CoordinatorActivities, ReconcileAction, ReconcileInput, ReconcileReport } from '../activities';
+import { rollBack } from './hand-off';
+import { routeOf } from './route';
 
-const { reconcile } = proxyActivities<MigrationActivities>({
+const { scanOrphans } = proxyActivities<CoordinatorActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
 });
+
+/** One pass: find the claims of ended jobs, then roll back or finish each move. */
+async function reconcile(input: ReconcileInput): Promise<ReconcileReport> {
+  const scan = await scanOrphans(input);
+  const actions: ReconcileAction[] = [...scan.waiting];
+  for (const { ref, jobEnded } of scan.orphans) {
+    const { outcome, changes } = await rollBack(ref, routeOf(ref, workflowInfo().taskQueue));
+    actions.push({ org: ref.org, ns: ref.ns, jobId: ref.jobId, jobEnded, outcome: outcome === 'already-released' ? 'finished' : 'rolled-back', changes });
+  }
+  return { cluster: input.cluster, claims: scan.claims, actions };
+}
 
 export interface ReconcilerInput {
   cluster: string;

@@ -5,7 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { jobLookup } from '../../temporal/job-lookup';
-import { createActivities } from '../../activities';
+import { createCoordinatorActivities, createNodeActivities, type JobRef } from '../../activities';
+import { NodeStore } from '../../agent/node-store';
+import { SnapshotPins } from '../../agent/snapshots';
+import { clusterToken } from '../../common/cluster-token';
+import { Peers } from '../../transport/peers';
 import type { BenchEnv } from '../lib/env';
 import { NODES } from '../lib/env';
 import { move } from '../lib/move';
@@ -35,9 +39,19 @@ export interface OrchestrationRun {
 export async function orchestrationFigure(env: BenchEnv, pool: ShardPool, taskQueue: string, reps: number): Promise<OrchestrationRun> {
   const viaTemporal: ShardRef = { org: 'bench', ns: 'empty-temporal' };
   const direct: ShardRef = { org: 'bench', ns: 'empty-direct' };
-  for (const ref of [viaTemporal, direct]) env.cluster.createShard(ref.org, ref.ns, NODES[0]);
+  for (const ref of [viaTemporal, direct]) await env.cluster.createShard(ref.org, ref.ns, NODES[0]);
   const migrations = env.migrations(taskQueue);
-  const activities = createActivities({ cluster: env.cluster, replicator: env.replicator, jobs: jobLookup(env.client) });
+  // The same activities the coordinator and the agents run, called here back to back;
+  // the copy still streams from the source's agent (in the worker process).
+  const coordinator = createCoordinatorActivities({ cluster: env.cluster, jobs: jobLookup(env.client) });
+  const peers = new Peers(env.cluster.catalog, clusterToken(env.dataRoot));
+  const nodes = new Map<string, ReturnType<typeof createNodeActivities>>(
+    NODES.map((id) => {
+      const store = new NodeStore(env.cluster, id);
+      return [id, createNodeActivities({ store, pins: new SnapshotPins(store), peer: (to) => peers.to(to) })];
+    }),
+  );
+  const node = (id: string) => nodes.get(id)!;
   const run: OrchestrationRun = {
     reps,
     directMs: [],
@@ -63,12 +77,24 @@ export async function orchestrationFigure(env: BenchEnv, pool: ShardPool, taskQu
       run.directPhasesMs[phase].push(performance.now() - t);
       return result;
     };
-    const prepared = await timed('prepare', () => activities.prepare({ jobId, request: { ...direct, to } }));
-    const ref = { jobId, org: direct.org, ns: direct.ns, from: prepared.from, to: prepared.to, mode: prepared.mode, cluster: prepared.cluster };
-    await timed('lock', () => activities.lock(ref));
-    await timed('checkpointAndCopy', () => activities.checkpointAndCopy(ref));
-    await timed('replay', () => activities.replay(ref));
-    await timed('unlock', () => activities.unlock(ref));
+    let ref: JobRef | undefined;
+    await timed('prepare', async () => {
+      const prepared = await coordinator.prepare({ jobId, request: { ...direct, to } });
+      ref = { jobId, org: direct.org, ns: direct.ns, from: prepared.from, to: prepared.to, mode: prepared.mode, cluster: prepared.cluster };
+      const { bytes } = await node(ref.from).inspectSource(ref);
+      await node(ref.to).checkDestination(ref, bytes);
+      await coordinator.claim(ref);
+    });
+    const job = ref!;
+    await timed('lock', () => node(job.from).lock(job));
+    await timed('checkpointAndCopy', async () => node(job.to).checkpointAndCopy(job, await node(job.from).pinSnapshot(job)));
+    await timed('replay', () => node(job.to).replay(job));
+    await timed('unlock', async () => {
+      const { epoch } = await coordinator.handOff(job);
+      await node(job.to).unlock(job, epoch);
+      await node(job.from).retire(job);
+      await coordinator.release(job);
+    });
     run.directMs.push(performance.now() - started);
     const file = (await env.cluster.ownerFile(direct.org, direct.ns)).file;
     const t = performance.now();

@@ -1,18 +1,17 @@
 // A cluster under a fresh temp data root with two nodes, shards filled with rows,
-// and an in-process worker on a task queue of its own. The catalog is SQLite, or a
+// served on a task queue of its own (the coordinator and an in-process agent per node). The catalog is SQLite, or a
 // fresh database on the suite's PostgreSQL (`catalog: 'postgres'`, or
 // TASKSD_TEST_CATALOG=postgres for every test that does not choose).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createActivities } from '../../activities';
 import type { ActivityTestHooks } from '../../activities/test-hooks';
 import { MigrationClient } from '../../client';
 import { Cluster } from '../../store/cluster';
 import { LocalReplicator } from '../../store/local-replicator';
-import { createClusterWorkers, runWorkers } from '../../temporal/cluster-workers';
+import { clusterToken } from '../../common/cluster-token';
 import { defaultNodeDir } from '../../store/layout';
-import { jobLookup } from '../../temporal/job-lookup';
+import { startEmbeddedCluster, type EmbeddedCluster } from '../../temporal/embedded-cluster';
 import { postgres } from './postgres-hooks';
 import { suite } from './root-hooks';
 
@@ -60,14 +59,37 @@ export function filesOn(t: TestCluster, node: string): string[] {
   return fs.readdirSync(defaultNodeDir(t.root, node)).sort();
 }
 
-/** The activities a worker of this cluster serves, asking the suite's server about jobs. */
-export function activitiesOf(t: TestCluster, testHooks: ActivityTestHooks = {}) {
-  return createActivities({ cluster: t.cluster, replicator: t.replicator, jobs: jobLookup(suite().client), testHooks });
+/**
+ * Serves this cluster on `taskQueue` as `npm start` would: the coordinator's workers
+ * and an in-process agent per node (the same code as `tasksd node serve`). Stop it.
+ */
+export function serveCluster(t: TestCluster, taskQueue: string, testHooks: ActivityTestHooks = {}): Promise<EmbeddedCluster> {
+  return startEmbeddedCluster({
+    cluster: t.cluster,
+    connection: suite().workerConnection,
+    client: suite().client,
+    taskQueue,
+    workflowBundle: suite().bundle,
+    token: clusterToken(t.root),
+    testHooks,
+  });
+}
+
+/** Runs `fn` while `serving` runs; a worker that fails ends it with that failure instead of a hang. */
+export async function whileServing<T>(serving: EmbeddedCluster, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await Promise.race([
+      fn(),
+      serving.workers.whenStopped().then(() => Promise.reject(new Error('the test cluster\'s workers stopped before the test ended'))),
+    ]);
+  } finally {
+    await serving.stop();
+  }
 }
 
 /**
- * Runs `fn` with workers serving a private task queue (and the cluster's own queue)
- * over this cluster; the client starts jobs for this cluster.
+ * Runs `fn` with the cluster served on a private task queue (the coordinator and an
+ * agent per node); the client starts jobs for this cluster.
  */
 export async function withWorker<T>(
   t: TestCluster,
@@ -75,13 +97,7 @@ export async function withWorker<T>(
   testHooks: ActivityTestHooks = {},
 ): Promise<T> {
   const taskQueue = `test-${randomUUID()}`;
-  const workers = await createClusterWorkers({
-    connection: suite().workerConnection,
-    taskQueue,
-    clusterId: t.cluster.catalog.clusterId,
-    workflowBundle: suite().bundle,
-    activities: activitiesOf(t, testHooks),
-  });
+  const serving = await serveCluster(t, taskQueue, testHooks);
   const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
-  return (await runWorkers(workers, fn(migrations, taskQueue))) as T;
+  return whileServing(serving, () => fn(migrations, taskQueue));
 }

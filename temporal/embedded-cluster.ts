@@ -1,0 +1,99 @@
+// The coordinator and, in the same process, an agent for every embedded node of the
+// cluster (nodes added with `tasksd node add`): the embedded default of `npm start`,
+// and what tests and the demo run. The agents are the same code `tasksd node serve`
+// runs, on 127.0.0.1 at free ports recorded in the catalog; nodes added while it runs
+// are served within a couple of seconds.
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, WorkflowBundle } from '@temporalio/worker';
+import { createCoordinatorActivities } from '../activities';
+import type { ActivityTestHooks } from '../activities/test-hooks';
+import { startNodeAgent, type NodeAgent } from '../agent/serve';
+import type { Cluster } from '../store/cluster';
+import { createCoordinatorWorkers } from './cluster-workers';
+import { jobLookup } from './job-lookup';
+import { WorkerGroup } from './worker-group';
+
+export interface EmbeddedClusterOptions {
+  cluster: Cluster;
+  connection: NativeConnection;
+  /** For the reconciler's questions about jobs. */
+  client: Client;
+  namespace?: string;
+  taskQueue: string;
+  workflowBundle: WorkflowBundle;
+  token: string;
+  caFile?: string;
+  testHooks?: ActivityTestHooks;
+  log?: (line: string) => void;
+  /** How often to look for newly added embedded nodes (default 2 s). */
+  watchNodesEveryMs?: number;
+}
+
+export interface EmbeddedCluster {
+  workers: WorkerGroup;
+  agents: Map<string, NodeAgent>;
+  /** Starts agents for embedded nodes that have none yet. */
+  serveNewNodes(): Promise<NodeAgent[]>;
+  /** Drains the workers, then stops the agents. */
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedCluster(opts: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
+  const { cluster } = opts;
+  const log = opts.log ?? (() => {});
+  const workers = new WorkerGroup();
+  const agents = new Map<string, NodeAgent>();
+  const coordinator = await createCoordinatorWorkers({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    clusterId: cluster.catalog.clusterId,
+    workflowBundle: opts.workflowBundle,
+    activities: createCoordinatorActivities({ cluster, jobs: jobLookup(opts.client), testHooks: opts.testHooks }),
+  });
+  for (const worker of coordinator) workers.add(worker);
+
+  let serving: Promise<NodeAgent[]> = Promise.resolve([]);
+  const serveNewNodes = () =>
+    (serving = serving.catch(() => []).then(async () => {
+      const started: NodeAgent[] = [];
+      for (const node of await cluster.catalog.listNodes()) {
+        if (node.kind !== 'embedded' || agents.has(node.id)) continue;
+        const agent = await startNodeAgent({
+          cluster,
+          nodeId: node.id,
+          dir: node.dir,
+          listen: { host: '127.0.0.1', port: 0 },
+          embedded: true,
+          token: opts.token,
+          caFile: opts.caFile,
+          temporal: { connection: opts.connection, namespace: opts.namespace, taskQueue: opts.taskQueue },
+          retainSource: cluster.options.retainSource,
+          testHooks: opts.testHooks,
+          log,
+        });
+        agents.set(node.id, agent);
+        workers.add(agent.worker);
+        log(`serving node ${node.id} (${node.dir}) at ${agent.url}, task queue ${agent.taskQueue}`);
+        started.push(agent);
+      }
+      return started;
+    }));
+  await serveNewNodes();
+  const watcher = setInterval(() => {
+    serveNewNodes().catch((err: Error) => log(`could not serve a new node, will try again: ${err.message}`));
+  }, opts.watchNodesEveryMs ?? 2000);
+  watcher.unref();
+
+  return {
+    workers,
+    agents,
+    serveNewNodes,
+    async stop() {
+      clearInterval(watcher);
+      await serving.catch(() => undefined);
+      await workers.stop();
+      await Promise.all([...agents.values()].map((agent) => agent.close()));
+    },
+  };
+}
