@@ -77,7 +77,8 @@ export class MigrationClient {
    */
   async startJob(request: MigrationRequest, options: StartOptions = {}): Promise<Job> {
     const valid = parseMigrationRequest(request);
-    const running = await this.list({ org: valid.org, ns: valid.ns, running: true });
+    // Another cluster's move of a shard with the same name is no conflict: look on this cluster's queue.
+    const running = await this.list({ org: valid.org, ns: valid.ns, running: true, ...(this.cluster ? { taskQueue: this.startQueue } : {}) });
     if (running.length > 0) {
       throw new TasksdError(
         ErrorType.ShardBusy,
@@ -210,7 +211,9 @@ export class MigrationClient {
     if (!job) throw unknownJob(id);
     if (isTerminal(job.status)) return job;
     const description = await this.client.workflow.getHandle(id).describe();
-    const copy = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'checkpointAndCopy');
+    // The copy's heartbeat, or before it the source's pin (which says what a blocked checkpoint waits for).
+    const pending = description.raw.pendingActivities ?? [];
+    const copy = ['checkpointAndCopy', 'pinSnapshot'].map((type) => pending.find((a) => a.activityType?.name === type)).find(Boolean);
     const payload = copy?.heartbeatDetails?.payloads?.[0];
     if (!payload) return job;
     const progress = this.client.options.loadedDataConverter.payloadConverter.fromPayload<CopyHeartbeat>(payload);

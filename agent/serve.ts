@@ -3,7 +3,6 @@
 // for the steps of moves that touch those files. `tasksd node serve` runs one per
 // host; the coordinator process runs one per embedded node, the same code.
 import * as fs from 'node:fs';
-import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createNodeActivities } from '../activities';
 import type { ActivityTestHooks } from '../activities/test-hooks';
@@ -53,8 +52,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   fs.mkdirSync(opts.dir, { recursive: true });
   const scheme = opts.tls ? 'https' : 'http';
   const store = new NodeStore(cluster, nodeId);
-  // A checkpoint a reader blocks shows in the heartbeat details of the pinning step.
-  const pins = new SnapshotPins(store, { onWait: (waiting) => heartbeatWaiting(waiting) });
+  const pins = new SnapshotPins(store);
   const server = createAgentServer({ nodeId, dir: opts.dir, clusterId: cluster.catalog.clusterId, token: opts.token, store, snapshots: pins, tls: opts.tls });
   await server.listen({ host: opts.listen.host, port: opts.listen.port });
   const address = server.server.address();
@@ -109,12 +107,4 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
-}
-
-function heartbeatWaiting(waiting: string | undefined): void {
-  try {
-    Context.current().heartbeat(waiting ? { waiting } : {});
-  } catch {
-    // Not inside an activity (a pin asked for over HTTP): nobody to tell.
-  }
 }

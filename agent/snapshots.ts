@@ -131,8 +131,8 @@ export class SnapshotPins {
   }
 
   /** Pins the job's snapshot, or returns the one it already has. Without `mode`: offline when the job holds the file's lock. */
-  async pin(org: string, ns: string, jobId: string, mode?: SnapshotMode): Promise<SnapshotInfo> {
-    const pin = await this.pinOf(org, ns, jobId, mode);
+  async pin(org: string, ns: string, jobId: string, mode?: SnapshotMode, onWait?: SnapshotPinsOptions['onWait']): Promise<SnapshotInfo> {
+    const pin = await this.pinOf(org, ns, jobId, mode, onWait);
     return pin.info;
   }
 
@@ -188,14 +188,14 @@ export class SnapshotPins {
     return pin;
   }
 
-  private async pinOf(org: string, ns: string, jobId: string, mode?: SnapshotMode): Promise<Pin> {
+  private async pinOf(org: string, ns: string, jobId: string, mode?: SnapshotMode, onWait?: SnapshotPinsOptions['onWait']): Promise<Pin> {
     if (this.closed) throw new TasksdError(ErrorType.NodeUnreachable, `node ${this.store.nodeId} is shutting down`);
     const key = keyOf(org, ns, jobId);
     let pin = this.pins.get(key);
     if (!pin) {
       let opening = this.opening.get(key);
       if (!opening) {
-        opening = this.open(key, org, ns, jobId, mode).finally(() => this.opening.delete(key));
+        opening = this.open(key, org, ns, jobId, mode, onWait).finally(() => this.opening.delete(key));
         this.opening.set(key, opening);
       }
       pin = await opening;
@@ -207,7 +207,7 @@ export class SnapshotPins {
     return pin;
   }
 
-  private async open(key: string, org: string, ns: string, jobId: string, mode?: SnapshotMode): Promise<Pin> {
+  private async open(key: string, org: string, ns: string, jobId: string, mode?: SnapshotMode, onWait = this.options.onWait): Promise<Pin> {
     const file = await this.store.file(org, ns);
     const what = `snapshot of ${org}/${ns} for job ${jobId}`;
     const db = openShardFile(file);
@@ -218,7 +218,7 @@ export class SnapshotPins {
       if (chosen === 'offline' && !locked) {
         throw new TasksdError(ErrorType.ShardLocked, `shard ${org}/${ns} is not locked by job ${jobId}; an offline copy needs the barrier`);
       }
-      await beginSnapshot(db, { sourceFile: file, onWait: this.options.onWait });
+      await beginSnapshot(db, { sourceFile: file, onWait });
       // Read inside the snapshot's own transaction: these describe exactly the frozen bytes.
       const state = readState(db);
       if (chosen === 'offline' && state.lockedBy !== jobId) {

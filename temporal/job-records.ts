@@ -68,6 +68,7 @@ export function listQuery(workflowType: string, filter: JobFilter = {}): string 
   if (filter.ns) clauses.push(`${MigrationNs.name} = '${filter.ns}'`);
   if (filter.node) clauses.push(`(${MigrationFrom.name} = '${filter.node}' OR ${MigrationTo.name} = '${filter.node}')`);
   if (filter.running) clauses.push(`ExecutionStatus = 'Running'`);
+  if (filter.taskQueue) clauses.push(`TaskQueue = '${filter.taskQueue.replace(/'/g, '')}'`);
   return clauses.join(' AND ');
 }
 
@@ -78,4 +79,6 @@ export interface JobFilter {
   /** Jobs moving a shard from or to this node. */
   node?: string;
   running?: boolean;
+  /** Jobs on this task queue only (a cluster's own queue: that cluster's jobs). */
+  taskQueue?: string;
 }

@@ -277,9 +277,16 @@ describe('bad input: one clear error, nothing changed', () => {
           }
           try {
             const claim = (await t.cluster.catalog.shard('acme', 'default')).jobId;
-            const before = snapshotTree(t.root);
-            await withWorker(t, (m, taskQueue) => attempt(refusal, taskQueue, m), refusal.hooks);
-            assert.deepEqual(snapshotTree(t.root), before, 'the data root is byte-for-byte unchanged');
+            // Taken once the cluster is served: starting its agents records their URLs.
+            await withWorker(
+              t,
+              async (m, taskQueue) => {
+                const before = snapshotTree(t.root);
+                await attempt(refusal, taskQueue, m);
+                assert.deepEqual(snapshotTree(t.root), before, 'the data root is byte-for-byte unchanged');
+              },
+              refusal.hooks,
+            );
             const shard = (await t.cluster.catalog.shard('acme', 'default'));
             assert.deepEqual([shard.owner, shard.jobId], ['node-a', claim], 'owner and claim unchanged');
           } finally {

@@ -31,13 +31,13 @@ describe('a checkpoint blocked by a reader', () => {
     else process.env[CHECKPOINT_WAIT_ENV] = savedLimit;
   });
 
-  /** The copy's heartbeat says what it waits for; resolves once it has waited at least `seconds`. */
+  /** The job's snapshot (the pin's heartbeat) says what it waits for; resolves once it has waited at least `seconds`. */
   function waitingFor(m: MigrationClient, id: string, seconds: number): Promise<string> {
     return eventually(`the copy to report waiting ${seconds} s for the reader`, async () => {
       const waiting = (await m.snapshot(id)).progress?.waiting;
       const waited = Number(/for (\d+) s/.exec(waiting ?? '')?.[1] ?? -1);
       return waited >= seconds ? waiting : undefined;
-    });
+    }, 60_000);
   }
 
   it('waits for the reader past the heartbeat timeout, heartbeating, and copies once it lets go', async () => {
@@ -49,8 +49,9 @@ describe('a checkpoint blocked by a reader', () => {
       const waiting = await waitingFor(m, id, 12);
       assert.equal(waiting, `checkpoint of ${source} blocked by a reader holding the WAL for ${/for (\d+) s/.exec(waiting)![1]} s (gives up after 60 s)`);
       const description = await suite().client.workflow.getHandle(id).describe();
-      const copy = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'checkpointAndCopy');
-      assert.equal(copy?.attempt, 1, 'the copy never timed out or retried while it waited');
+      // The source's pin is the step that waits for the checkpoint.
+      const pin = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'pinSnapshot');
+      assert.equal(pin?.attempt, 1, 'the pin never timed out or retried while it waited');
       reader!.exec('COMMIT');
       return m.result(id);
     });

@@ -50,51 +50,58 @@ describe('tasksd CLI', () => {
   }
 
   it('adds nodes, creates shards, puts, gets and loads tasks (JSON)', async () => {
-    const added = await json<{ id: string; dir: string }>(['node', 'add', 'node-c']);
-    assert.equal(added.id, 'node-c');
-    assert.equal(added.dir, (await t.cluster.catalog.node('node-c')).dir);
-    assert.deepEqual(await json(['nodes']), (await t.cluster.catalog.listNodes()));
+    // Data commands reach the nodes through their agents: the cluster is served meanwhile.
+    await withWorker(t, async () => {
+      const added = await json<{ id: string; dir: string }>(['node', 'add', 'node-c']);
+      assert.equal(added.id, 'node-c');
+      assert.equal(added.dir, (await t.cluster.catalog.node('node-c')).dir);
+      const listed = await json<Array<{ id: string; dir: string }>>(['nodes']);
+      assert.deepEqual(listed.map((n) => [n.id, n.dir]), (await t.cluster.catalog.listNodes()).map((n) => [n.id, n.dir]));
 
-    const created = await json<ShardSummary>(['shard', 'create', '--org', 'acme', '--namespace', 'default', '--node', 'node-a']);
-    assert.deepEqual(created, (await t.cluster.listShards())[0]);
-    assert.deepEqual([created.org, created.ns, created.owner, created.lockedBy, created.seq, created.rows], ['acme', 'default', 'node-a', null, 0, 0]);
+      const created = await json<ShardSummary>(['shard', 'create', '--org', 'acme', '--namespace', 'default', '--node', 'node-a']);
+      assert.deepEqual(created, (await t.cluster.listShards())[0]);
+      assert.deepEqual([created.org, created.ns, created.owner, created.lockedBy, created.seq, created.rows], ['acme', 'default', 'node-a', null, 0, 0]);
 
-    assert.deepEqual(await json(['put', '--org', 'acme', '--ns', 'default', '--id', 'first', '--title', 'hello world']), {
-      id: 'first',
-      title: 'hello world',
-      seq: 1,
+      assert.deepEqual(await json(['put', '--org', 'acme', '--ns', 'default', '--id', 'first', '--title', 'hello world']), {
+        id: 'first',
+        title: 'hello world',
+        seq: 1,
+      });
+      const [got, loaded] = await Promise.all([
+        json(['get', '--org', 'acme', '--namespace', 'default', '--id', 'first']),
+        json(['load', '--org', 'acme', '--ns', 'default', '--rows', '2500', '--row-bytes', '32']),
+      ]);
+      assert.deepEqual(got, { id: 'first', title: 'hello world', seq: 1 });
+      assert.deepEqual(loaded, { org: 'acme', ns: 'default', rows: 2500, seq: 2501 });
+      // A second load numbers its rows after the existing ones instead of overwriting them.
+      assert.deepEqual(await json(['load', '--org', 'acme', '--ns', 'default', '--rows', '10']), { org: 'acme', ns: 'default', rows: 10, seq: 2511 });
+      assert.equal((await t.cluster.getTask('acme', 'default', 'row-2510'))?.title, 'row 2510');
+      assert.equal((await t.cluster.getTask('acme', 'default', 'row-1'))?.body?.length, 32);
+      assert.equal((await t.cluster.getTask('acme', 'default', 'row-2501'))?.body, null);
+
+      const [shards, table, missing] = await Promise.all([
+        json<ShardSummary[]>(['shards']),
+        tasksd(['shards']),
+        tasksd(['get', '--org', 'acme', '--ns', 'default', '--id', 'nope']),
+      ]);
+      assert.deepEqual(shards, (await t.cluster.listShards()));
+      assert.deepEqual([shards[0].rows, shards[0].seq, shards[0].owner], [2511, 2511, 'node-a']);
+      assert.equal(table.code, 0);
+      assert.match(table.stdout, /acme\/default.*node-a.*2511/);
+      assertFails(missing, 1, /task nope not found in shard acme\/default/);
     });
-    const [got, loaded] = await Promise.all([
-      json(['get', '--org', 'acme', '--namespace', 'default', '--id', 'first']),
-      json(['load', '--org', 'acme', '--ns', 'default', '--rows', '2500', '--row-bytes', '32']),
-    ]);
-    assert.deepEqual(got, { id: 'first', title: 'hello world', seq: 1 });
-    assert.deepEqual(loaded, { org: 'acme', ns: 'default', rows: 2500, seq: 2501 });
-    // A second load numbers its rows after the existing ones instead of overwriting them.
-    assert.deepEqual(await json(['load', '--org', 'acme', '--ns', 'default', '--rows', '10']), { org: 'acme', ns: 'default', rows: 10, seq: 2511 });
-    assert.equal((await t.cluster.getTask('acme', 'default', 'row-2510'))?.title, 'row 2510');
-    assert.equal((await t.cluster.getTask('acme', 'default', 'row-1'))?.body?.length, 32);
-    assert.equal((await t.cluster.getTask('acme', 'default', 'row-2501'))?.body, null);
-
-    const [shards, table, missing] = await Promise.all([
-      json<ShardSummary[]>(['shards']),
-      tasksd(['shards']),
-      tasksd(['get', '--org', 'acme', '--ns', 'default', '--id', 'nope']),
-    ]);
-    assert.deepEqual(shards, (await t.cluster.listShards()));
-    assert.deepEqual([shards[0].rows, shards[0].seq, shards[0].owner], [2511, 2511, 'node-a']);
-    assert.equal(table.code, 0);
-    assert.match(table.stdout, /acme\/default.*node-a.*2511/);
-    assertFails(missing, 1, /task nope not found in shard acme\/default/);
   });
 
   it('refuses a put on a locked shard with exit 75 (retry), applying nothing', async () => {
-    await seedShard(t, 'acme', 'default', 'node-a', 3);
-    await t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-x' });
-    const run = await tasksd(['put', '--org', 'acme', '--ns', 'default', '--id', 'late', '--title', 'refused']);
-    assertFails(run, 75, /locked by migration job-x/);
-    assert.equal(run.stdout, '');
-    assert.equal((await t.cluster.getTask('acme', 'default', 'late')), undefined);
+    // Data commands reach the nodes through their agents: the cluster is served meanwhile.
+    await withWorker(t, async () => {
+      await seedShard(t, 'acme', 'default', 'node-a', 3);
+      await t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-x' });
+      const run = await tasksd(['put', '--org', 'acme', '--ns', 'default', '--id', 'late', '--title', 'refused']);
+      assertFails(run, 75, /locked by migration job-x/);
+      assert.equal(run.stdout, '');
+      assert.equal((await t.cluster.getTask('acme', 'default', 'late')), undefined);
+    });
   });
 
   it('rejects bad ids and bad usage with exit 2 and one line, creating nothing', async () => {

@@ -38,19 +38,19 @@ describe('a copy that fails verification', () => {
     assert.equal(job.errorType, ErrorType.SourceCorrupt);
     assert.equal(
       job.error?.replace(/\b[0-9a-f]{32}\b/g, 'SUM'),
-      `source shard acme/default at ${source} is damaged: its rows add up to 500 rows with content checksum SUM, ` +
+      `source shard acme/default at ${source} on node node-a is damaged: its rows add up to 500 rows with content checksum SUM, ` +
         'but its state row records 500 rows with SUM (a change on disk that SQLite did not make); the copy inherited ' +
         'the damage, so the destination is not to blame: restore the shard from a backup first (the source stays the owner, unchanged)',
     );
   });
 
-  it('blames the copy and the destination disk when the source checks out', async () => {
+  it('blames the copy and the destination disk when the copy no longer matches the source’s SHA-256', async () => {
     await seedShard(t, 'acme', 'default', 'node-a', 500);
     const job = await failedMove({ corruptCopy: true });
     assert.equal(job.errorType, ErrorType.VerificationFailed);
     assert.match(
       job.error ?? '',
-      /^copy of acme\/default at .*node-b.*acme\.default\.db\.incoming does not match the source: .*; the source checks out \(quick_check and content checksum\), so the copy was damaged on its way to or on the destination disk \(.*node-b\): retry, and if it repeats check that disk$/,
+      /^copy of acme\/default at .*node-b.*acme\.default\.db\.incoming does not match the source: .*; the copy no longer matches the source's SHA-256, so it was damaged on its way to or on the destination disk \(.*node-b\): retry, and if it repeats check that disk$/,
     );
   });
 });

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import type { ShardListing } from '../store/cluster';
 import { removeDatabaseFiles } from '../store/durable-fs';
 import { openShardFile } from '../store/shard-file';
-import { makeCluster, seedShard, type TestCluster } from './support/fixtures';
+import { makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
 import { suite } from './support/root-hooks';
 import { tasksd } from './support/run';
 
@@ -38,7 +38,8 @@ describe('tasksd shards with damaged and missing shard files', () => {
     removeDatabaseFiles(gone);
     damageHeader(mangled);
 
-    const [json, table] = await Promise.all([shards(['--json']), shards()]);
+    // The listing comes from each owner's agent: the cluster is served meanwhile.
+    const [json, table] = await withWorker(t, () => Promise.all([shards(['--json']), shards()]));
     assert.equal(json.code, 0, json.stderr);
     assert.equal(json.stderr, '');
     const listed = JSON.parse(json.stdout) as ShardListing[];

@@ -114,8 +114,14 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
      * bounded, and shows in the heartbeat details meanwhile.
      */
     pinSnapshot: source('pinSnapshot', async (job: JobRef): Promise<SnapshotPin> => {
-      const pinning = pins.pin(job.org, job.ns, job.jobId, job.mode);
-      return heartbeatWhile(pinning, () => ({ pinning: `${job.org}/${job.ns} on ${nodeId}` }));
+      const ctx = Context.current();
+      let details: CopyHeartbeat = { bytesCopied: 0, totalBytes: 0 };
+      const onWait = (waiting: string | undefined) => {
+        if (waiting && !details.waiting) ctx.log.warn(`copy of ${job.org}/${job.ns} waiting: ${waiting}`, { jobId: job.jobId });
+        ctx.heartbeat((details = waiting ? { bytesCopied: 0, totalBytes: 0, waiting } : { bytesCopied: 0, totalBytes: 0 }));
+      };
+      const { snapshotId, size, seq, rows } = await heartbeatWhile(pins.pin(job.org, job.ns, job.jobId, job.mode, onWait), () => details);
+      return { snapshotId, size, seq, rows };
     }),
 
     /**
@@ -176,7 +182,11 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
           return { bytes: pulled.bytes, ...expected, sha256: pulled.sha256 };
         } catch (err) {
           // A failed or cancelled copy leaves nothing behind; a cut link keeps what arrived, to resume from.
-          if (!(err instanceof TasksdError && err.type === ErrorType.NodeUnreachable)) removeDatabaseFiles(incoming);
+          // So does an attempt the server has given up on (its heartbeats timed out while
+          // this node was cut off): a newer attempt is resuming from that file by now.
+          const superseded = ctx.cancellationDetails?.timedOut || ctx.cancellationDetails?.notFound;
+          const unreachable = err instanceof TasksdError && err.type === ErrorType.NodeUnreachable;
+          if (!unreachable && !superseded) removeDatabaseFiles(incoming);
           throw asDiskError(err, job);
         }
       },

@@ -11,7 +11,7 @@ export interface BenchWorker {
   stop(): Promise<void>;
 }
 
-const READY = /serving task queue/;
+const READY = /tasksd worker: coordinating cluster/;
 
 export async function startWorker(opts: { address: string; dataRoot: string; taskQueue: string; logFile: string }): Promise<BenchWorker> {
   const log = fs.openSync(opts.logFile, 'a');

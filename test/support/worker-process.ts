@@ -41,7 +41,8 @@ export async function startWorkerProcess(env: {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     const onData = () => {
-      if (/state: 'RUNNING'/.test(output)) resolve();
+      // Printed once the coordinator and every embedded node's agent are up.
+      if (/tasksd worker: coordinating cluster/.test(output)) resolve();
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
