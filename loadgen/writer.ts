@@ -1,20 +1,34 @@
-// One load-generating writer process: puts at a steady rate through the real store,
-// the way an application process would. Each write resolves the shard's current
-// owner through the catalog, so the writer follows the shard when a move hands it
-// over. A refused write (locked, or caught mid-cut-over) is retried with a short
-// backoff; one that still fails is logged as refused. Every write that ends is
-// appended to the log before the next starts.
+// One load-generating writer process: puts at a steady rate, the way an application
+// process would. Each write resolves the shard's current owner through the catalog,
+// so the writer follows the shard when a move hands it over. A refused write (locked,
+// or caught mid-cut-over) is retried with a short backoff; one that still fails is
+// logged as refused. Every write that ends is appended to the log before the next
+// starts.
+//
+// Two ways to write (--via):
+//   local   (default) the local replicator applies the write to the owner's file from
+//           this process: the writer must run on the host that has the files.
+//   agent   over HTTP to the owner's node agent (transport/cluster-client.ts), with the
+//           cluster token (TASKSD_CLUSTER_TOKEN, or cluster.token under --data): what an
+//           application on another host does. A write the agent refuses before applying
+//           anything (locked, moved, missing) is retried; any other failure — an agent
+//           that did not answer, say, when the write may or may not have applied — is
+//           logged as refused with its reason, never retried.
 //
 //   node --require tsx/cjs loadgen/writer.ts --data ROOT --org O --ns N --rate 200 \
-//     --duration-ms 10000 --log w1.jsonl --writer-id w1 [--keys 100] [--body-bytes 0]
+//     --duration-ms 10000 --log w1.jsonl --writer-id w1 [--keys 100] [--body-bytes 0] [--via local|agent]
 //
 // --duration-ms 0 runs until SIGTERM/SIGINT. Stdout: "ready", then "ack <seq> <ms>"
 // per acknowledged write (what the runner in writers.ts counts).
 import { parseArgs } from 'node:util';
+import { clusterToken, tlsCaFile } from '../common/cluster-token';
 import { ErrorType, TasksdError } from '../common/errors';
 import { catalogSetting } from '../common/config';
 import { Cluster } from '../store/cluster';
 import { LocalReplicator } from '../store/local-replicator';
+import type { TaskInput } from '../store/replicator';
+import { ClusterClient } from '../transport/cluster-client';
+import { Peers } from '../transport/peers';
 import { nowMs, WriteLog, type WriteRecord } from './log';
 
 const FIRST_BACKOFF_MS = 2;
@@ -29,6 +43,17 @@ export function isRetryable(err: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === 'SQLITE_IOERR_FSTAT');
 }
 
+/**
+ * Through an agent: the refusals an agent answers before it applies anything. Moved is
+ * followed once by ClusterClient; a second one (the shard moved again meanwhile) is
+ * retried from the catalog.
+ */
+export function isRetryableViaAgent(err: unknown): boolean {
+  return err instanceof TasksdError && (err.type === ErrorType.ShardLocked || err.type === ErrorType.ShardMissing || err.type === ErrorType.Moved);
+}
+
+export type WriteVia = 'local' | 'agent';
+
 function options() {
   const { values } = parseArgs({
     options: {
@@ -42,8 +67,10 @@ function options() {
       keys: { type: 'string', default: '100' },
       'body-bytes': { type: 'string', default: '0' },
       'give-up-ms': { type: 'string', default: '30000' },
+      via: { type: 'string', default: 'local' },
     },
   });
+  if (values.via !== 'local' && values.via !== 'agent') throw new Error(`--via must be local or agent, not ${values.via}`);
   const missing = (['data', 'org', 'ns', 'log'] as const).filter((k) => !values[k]);
   if (missing.length > 0) throw new Error(`missing --${missing.join(', --')}`);
   const number = (name: keyof typeof values, min: number) => {
@@ -62,6 +89,7 @@ function options() {
     keys: Math.floor(number('keys', 1)),
     body: Buffer.alloc(Math.floor(number('body-bytes', 0)), 0x61),
     giveUpMs: number('give-up-ms', 0),
+    via: values.via as WriteVia,
   };
 }
 
@@ -70,7 +98,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 async function run(): Promise<void> {
   const opts = options();
   const cluster = await Cluster.open(opts.dataRoot, { catalog: catalogSetting() });
-  const replicator = new LocalReplicator(cluster);
+  let peers: Peers | undefined;
+  let put: (task: TaskInput) => Promise<{ seq: number }>;
+  if (opts.via === 'agent') {
+    peers = new Peers(cluster.catalog, clusterToken(cluster.dataRoot, process.env, { create: false }), tlsCaFile());
+    const agents = new ClusterClient(cluster.catalog, peers);
+    put = (task) => agents.put(opts.org, opts.ns, task);
+  } else {
+    const replicator = new LocalReplicator(cluster);
+    put = (task) => replicator.propose({ op: 'put', org: opts.org, ns: opts.ns, task });
+  }
+  const retryable = opts.via === 'agent' ? isRetryableViaAgent : isRetryable;
   const log = new WriteLog(opts.logFile);
   let stopping = false;
   const stop = () => (stopping = true);
@@ -86,11 +124,11 @@ async function run(): Promise<void> {
     let backoff = FIRST_BACKOFF_MS;
     for (let attempts = 1; ; attempts++) {
       try {
-        const { seq } = await replicator.propose({ op: 'put', org: opts.org, ns: opts.ns, task: { id, title: value, body: opts.body } });
+        const { seq } = await put({ id, title: value, body: opts.body });
         return { ...base, ok: true, seq, at: nowMs(), attempts };
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
-        if (!isRetryable(err)) return { ...base, ok: false, at: nowMs(), attempts, reason };
+        if (!retryable(err)) return { ...base, ok: false, at: nowMs(), attempts, reason };
         if (stopping) return { ...base, ok: false, at: nowMs(), attempts, reason: `stopped while refused: ${reason}` };
         if (nowMs() - startedAt > opts.giveUpMs) return { ...base, ok: false, at: nowMs(), attempts, reason: `gave up: ${reason}` };
         await sleep(backoff);
@@ -116,6 +154,7 @@ async function run(): Promise<void> {
     }
   } finally {
     log.close();
+    await peers?.close();
     await cluster.close();
   }
 }

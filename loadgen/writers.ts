@@ -3,6 +3,8 @@
 // overall and within each marked window (a move), and the worst write latency.
 // Writers are separate processes so a move is exercised against other processes'
 // connections, as in production, and the caller's own work never delays a write.
+// They write through the local replicator by default, or through the owner's node
+// agent with `via: 'agent'`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -28,6 +30,19 @@ export interface StartWritersOptions {
   bodyBytes?: number;
   /** How long a writer retries one refused write before logging it refused. Default 30 s. */
   giveUpMs?: number;
+  /**
+   * How the writers write: `local` (default) applies each put to the owner's file from the
+   * writer process; `agent` sends it to the owner's node agent over HTTP with the cluster
+   * token (TASKSD_CLUSTER_TOKEN, or cluster.token under dataRoot), as an application on
+   * another host would. Either way the logs are the same, for checkWrites.
+   */
+  via?: 'local' | 'agent';
+  /**
+   * Writer ids are `<prefix>1`, `<prefix>2`, … (default `w`). Task ids and values derive
+   * from them, so writers started again on the same shard need a new prefix for their
+   * logs to be checked on their own.
+   */
+  writerIdPrefix?: string;
 }
 
 export interface WindowReport {
@@ -87,7 +102,7 @@ export async function startWriters(opts: StartWritersOptions): Promise<RunningWr
     }
   };
 
-  const children = logs.map((log, i) => spawnWriter(opts, `w${i + 1}`, log, onAck, fail));
+  const children = logs.map((log, i) => spawnWriter(opts, `${opts.writerIdPrefix ?? 'w'}${i + 1}`, log, onAck, fail));
   await Promise.all(children.map((c) => c.ready));
 
   return {
@@ -118,7 +133,7 @@ function spawnWriter(opts: StartWritersOptions, id: string, log: string, onAck: 
   const args = [
     ...['--data', opts.dataRoot, '--org', opts.org, '--ns', opts.ns, '--log', log, '--writer-id', id],
     ...['--rate', String(opts.ratePerSec), '--duration-ms', '0', '--keys', String(opts.keys ?? 100)],
-    ...['--body-bytes', String(opts.bodyBytes ?? 0), '--give-up-ms', String(opts.giveUpMs ?? 30_000)],
+    ...['--body-bytes', String(opts.bodyBytes ?? 0), '--give-up-ms', String(opts.giveUpMs ?? 30_000), '--via', opts.via ?? 'local'],
   ];
   // One process (no tsx launcher between), so signals reach the writer itself.
   const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', WRITER, ...args], {
