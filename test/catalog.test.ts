@@ -14,7 +14,10 @@ import { catalogLocation, openCatalog } from '../catalog/open';
 import { MigrationClient } from '../client';
 import { ErrorType } from '../common/errors';
 import { PROJECT_ROOT } from '../temporal/cli-binary';
-import { CATALOG_DRIVERS, makeCluster, seedShard, type TestCluster } from './support/fixtures';
+import { clusterToken } from '../common/cluster-token';
+import { Cluster } from '../store/cluster';
+import { startEmbeddedCluster } from '../temporal/embedded-cluster';
+import { CATALOG_DRIVERS, makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
 import { postgres } from './support/postgres-hooks';
 import { suite } from './support/root-hooks';
 import { tasksd } from './support/run';
@@ -234,16 +237,31 @@ describe('tasksd catalog copy and a PostgreSQL cluster', function () {
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, /^already copied: cluster c-[0-9a-f]{12} \(2 nodes, 2 shards\)/);
 
-      // The same listing through PostgreSQL, after removing the SQLite catalog altogether.
-      const sqliteListing = JSON.parse((await tasksd(['shards', '--json'], t.env)).stdout);
+      // The same listing through PostgreSQL, after removing the SQLite catalog altogether
+      // (each served, as `npm start` would, since the listing comes from the nodes' agents).
+      const sqliteListing = JSON.parse((await withWorker(t, () => tasksd(['shards', '--json'], t.env))).stdout);
       await t.close();
       for (const f of fs.readdirSync(t.root).filter((f) => f.startsWith('catalog.db'))) fs.rmSync(path.join(t.root, f));
       const pgEnv = { TASKSD_DATA: t.root, TASKSD_CATALOG: url };
-      const pgListing = await tasksd(['shards', '--json'], pgEnv);
-      assert.equal(pgListing.code, 0, pgListing.stderr);
-      assert.deepEqual(JSON.parse(pgListing.stdout), sqliteListing);
-      const put = await tasksd(['put', '--org', 'acme', '--namespace', 'one', '--id', 'via-pg', '--title', 'written'], pgEnv);
-      assert.equal(put.code, 0, put.stderr);
+      const pg = await Cluster.open(t.root, { catalog: url });
+      const serving = await startEmbeddedCluster({
+        cluster: pg,
+        connection: suite().workerConnection,
+        client: suite().client,
+        taskQueue: `copied-${randomUUID()}`,
+        workflowBundle: suite().bundle,
+        token: clusterToken(t.root),
+      });
+      try {
+        const pgListing = await tasksd(['shards', '--json'], pgEnv);
+        assert.equal(pgListing.code, 0, pgListing.stderr);
+        assert.deepEqual(JSON.parse(pgListing.stdout), sqliteListing);
+        const put = await tasksd(['put', '--org', 'acme', '--namespace', 'one', '--id', 'via-pg', '--title', 'written'], pgEnv);
+        assert.equal(put.code, 0, put.stderr);
+      } finally {
+        await serving.stop();
+        await pg.close();
+      }
       assert.deepEqual(fs.readdirSync(t.root).filter((f) => f.startsWith('catalog.db')), [], 'no catalog.db with TASKSD_CATALOG=postgres://');
 
       // Another cluster's catalog is not overwritten.

@@ -38,13 +38,19 @@ export interface RollbackOutcome {
   changes: string[];
 }
 
-export function rollBack(ref: JobRef, route: Route): Promise<RollbackOutcome> {
+/**
+ * The source is unlocked first, so writes resume before anything else is tidied; a
+ * destination already known to be gone is not waited for (its sweep removes its
+ * leftovers when it returns).
+ */
+export function rollBack(ref: JobRef, route: Route, { destinationGone = false } = {}): Promise<RollbackOutcome> {
   return CancellationScope.nonCancellable(async () => {
     const { owner } = await route.coordinator.ownerOf(ref);
     if (owner === ref.to) return { outcome: 'already-released' as const, changes: (await handOff(ref, route)).changes };
     const changes: string[] = [];
-    if (ref.to) changes.push(...(await discardCopy(ref, route)));
     changes.push(...(await route.source.step.unlockInPlace.executeWithOptions({ summary: `lift the lock on ${shard(ref)} on ${ref.from}` }, [ref])).changes);
+    if (ref.to && destinationGone) changes.push(`node ${ref.to} is gone; it removes its copy of ${shard(ref)} itself when it returns`);
+    else if (ref.to) changes.push(...(await discardCopy(ref, route)));
     changes.push(...(await route.coordinator.release.executeWithOptions({ summary: `release the claim on ${shard(ref)}` }, [ref])).changes);
     return { outcome: 'rolled-back' as const, changes };
   });

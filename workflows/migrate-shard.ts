@@ -4,8 +4,10 @@
 // catalog's owner flip is the commit point: a failure or cancellation before it rolls
 // the move back, one after it finishes the hand-off and reports `released`.
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  TimeoutFailure,
   condition,
   isCancellation,
   setCurrentDetails,
@@ -13,6 +15,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
 import type { CatchUpResult, JobRef, Prepared, SnapshotPin } from '../activities';
 import { ErrorType } from '../common/errors';
 import { ID_PATTERN } from '../common/ids';
@@ -92,9 +95,11 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
     finish(job, 'released');
   } catch (err) {
     // Compensation runs to the end even when the workflow itself was cancelled.
-    const { outcome } = await rollBack(move.ref, move.route);
+    const gone = nodeGone(err, move.ref);
+    const { outcome } = await rollBack(move.ref, move.route, { destinationGone: gone?.node === move.ref.to });
     if (outcome === 'already-released') finish(job, 'released');
     else if (isCancellation(err)) finish(job, 'failed', 'cancelled by operator; the move was rolled back', ErrorType.Cancelled);
+    else if (gone) finish(job, 'failed', gone.message, ErrorType.NodeUnreachable);
     else finish(job, 'failed', describe(err), failureType(err));
   }
   return job;
@@ -263,6 +268,26 @@ function requestedId(value: unknown): string {
 /** Input is validated by prepare; until then a hostile value must not break the upsert. */
 function keyword(value: string): string {
   return value.length > 100 ? `${value.slice(0, 100)}…` : value;
+}
+
+/** Steps that run on the move's source node; every other node step runs on the destination. */
+const SOURCE_STEPS = new Set(['inspectSource', 'lock', 'pinSnapshot', 'retire', 'unlockInPlace']);
+
+/**
+ * A step that timed out because its node did not take it or stopped answering: the
+ * node, and what the operator reads. A bare "activity ScheduleToStart timeout" names
+ * neither the node nor what to do.
+ */
+function nodeGone(err: unknown, ref: JobRef): { node: string; message: string } | undefined {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof TimeoutFailure)) return undefined;
+  const node = SOURCE_STEPS.has(err.activityType) ? ref.from : ref.to;
+  const how = err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START ? 'did not take its step' : 'stopped answering during its step';
+  return {
+    node,
+    message:
+      `node ${node} ${how} ${err.activityType} of the move of ${ref.org}/${ref.ns} (its agent is down or cannot reach Temporal); ` +
+      `the move was rolled back: ${ref.from} still owns the shard, writable. Start the agent again (its leftovers are removed when it returns), then retry`,
+  };
 }
 
 function innermost(err: unknown): { message?: string; type?: string } | undefined {

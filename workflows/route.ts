@@ -12,7 +12,11 @@ const retryForever: ActivityOptions['retry'] = {
   maximumInterval: '5s',
   nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
 };
-const retryFewTimes: ActivityOptions['retry'] = { ...retryForever, maximumAttempts: 5 };
+/**
+ * For steps that may fail for good: a few failures in a row mean something is wrong. The
+ * backoff still rides out an agent restarting (about two minutes of retries).
+ */
+const retryFewTimes: ActivityOptions['retry'] = { ...retryForever, initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 };
 // A cancelled step must stop before the rollback starts: a copy still writing its
 // .incoming, or a lock finishing after the rollback, would leave something behind.
 const WAIT = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;

@@ -143,6 +143,9 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
         const failWrites = testHooks.failCopyWith ? failWritesWith(testHooks.failCopyWith) : undefined;
         const transport = await peer(job.from);
         const rate = [maxBytesPerSecond, testHooks.copyBytesPerSecond].filter((r): r is number => !!r);
+        if (last.bytesCopied > 0 && last.snapshotId) {
+          ctx.log.info(`resuming copy of ${job.org}/${job.ns} at byte ${last.bytesCopied} of snapshot ${last.snapshotId}`, { jobId: job.jobId });
+        }
         try {
           const pulled = await heartbeatWhile(
             pullSnapshot({
