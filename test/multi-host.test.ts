@@ -494,11 +494,9 @@ describe('multi-host: node agents as separate processes on separate test hosts (
     const task = await cliJson<{ title: string }>(topology, ['get', '--org', ORG, '--namespace', NS, '--id', 'after-rollback']);
     assert.equal(task.title, 'written after the rollback');
 
-    // docs/CONTRACT.md: a failed Job carries its stable type (docs/ERRORS.md), and the
-    // reason must let an operator act. Today the workflow reports the bare Temporal
-    // timeout ("activity ScheduleToStart timeout", no errorType), naming no node.
-    assert.ok(job.errorType, `a failed job has a stable errorType; got ${job.errorType} with "${job.error}"`);
-    assert.match(job.error ?? '', /node-b/, `the reason names the destination that did not answer: "${job.error}"`);
+    // A failed Job carries its stable type (docs/ERRORS.md) and a reason an operator can act on.
+    assert.equal(job.errorType, 'NodeUnreachable', `got ${job.errorType} with "${job.error}"`);
+    assert.match(job.error ?? '', /^node node-b (did not take its step|stopped answering during its step) \w+ of the move of .*; the move was rolled back: node-a still owns the shard, writable/);
   });
 
   it('an agent restarted on another DIR under the same id is refused with one line naming the registered URL and dir; --replace takes the id over', async function () {
