@@ -12,6 +12,7 @@ import { ShardPool } from './lib/shards';
 import { charts } from './report/charts';
 import { headlines } from './report/headlines';
 import { markdown } from './report/markdown';
+import { agentsFigure } from './suites/agents';
 import { copyFigure } from './suites/copy';
 import { fleetFigure } from './suites/fleet';
 import { memoryFigure } from './suites/memory';
@@ -19,7 +20,7 @@ import { orchestrationFigure } from './suites/orchestration';
 import { pauseFigure } from './suites/pause';
 
 const BENCH_DIR = __dirname;
-const FIGURES = ['copy', 'orchestration', 'fleet', 'memory', 'pause'] as const;
+const FIGURES = ['copy', 'orchestration', 'fleet', 'memory', 'pause', 'agents'] as const;
 
 function parseArgs(argv: string[]) {
   const flag = (name: string) => argv.includes(`--${name}`);
@@ -77,6 +78,7 @@ async function run(): Promise<void> {
       fleet: async () => void (results.fleet = await fleetFigure(env, config.fleetShards, config.fleetRounds)),
       memory: async () => void (results.memory = await memoryFigure(env, pool, config.memorySizes)),
       pause: async () => void (results.pause = await pauseFigure(env, pool, main.taskQueue, config.pauseSizes, config.pauseLoad)),
+      agents: async () => void (results.agents = await agentsFigure(env, pool, main.taskQueue, config.agentsSize)),
     };
     for (const name of FIGURES.filter((f) => args.only.includes(f))) {
       console.log(`\n[${name}]`);

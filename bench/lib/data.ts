@@ -43,7 +43,7 @@ export async function generateShard(
 ): Promise<GeneratedShard> {
   const started = performance.now();
   const rowBytes = spec.rowBytes ?? ROW_BYTES;
-  cluster.createShard(spec.org, spec.ns, spec.node);
+  await cluster.createShard(spec.org, spec.ns, spec.node);
   const rng = new SeededBytes(spec.seed);
   const rows = Math.max(0, Math.round(spec.targetBytes / rowBytes));
   for (let first = 0; first < rows; first += BATCH_ROWS) {

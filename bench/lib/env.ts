@@ -32,7 +32,7 @@ export async function openEnv(workDir: string, keep: boolean): Promise<BenchEnv>
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const cluster = await Cluster.open(dataRoot);
-  for (const node of NODES) cluster.addNode(node);
+  for (const node of NODES) await cluster.addNode(node);
   const workers: BenchWorker[] = [];
   return {
     scratch,

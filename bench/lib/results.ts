@@ -1,5 +1,6 @@
 // The shape of one bench run's results (results.json), shared by the runner and the
 // reports made from it.
+import type { AgentsRun } from '../suites/agents';
 import type { CopyRun } from '../suites/copy';
 import type { FleetRun } from '../suites/fleet';
 import type { MemoryRun } from '../suites/memory';
@@ -22,6 +23,7 @@ export interface BenchResults {
   orchestration?: OrchestrationRun;
   fleet?: FleetRun;
   memory?: MemoryRun;
+  agents?: AgentsRun;
 }
 
 export const TARGETS = {

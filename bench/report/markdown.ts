@@ -6,6 +6,7 @@ import { percentile, spread } from '../lib/stats';
 import { activityOrder } from './charts';
 import { mib, ms, pct, range, s, x } from './format';
 import { headlines } from './headlines';
+import { AGENT_TARGETS, PROBES, type ProbeName } from '../suites/agents';
 
 const secs = (v: number) => `${s(v)} s`;
 const table = (head: string[], rows: string[][]) =>
@@ -84,6 +85,29 @@ export function markdown(r: BenchResults, chartFiles: string[]): string {
     out.push('', '## 5. Worker memory while moving a shard', '', `Start-up peak (bundling the workflows, one warm-up move): ${mib(r.memory.startupPeakBytes)}.`, '');
     out.push(table(['size', 'n', 'peak RSS during the move', 'RSS right before', 'growth (peak − before)', 'move time'],
       r.memory.cells.map((c) => [c.label, String(c.reps), range(c.peak, mib), range(spread(c.idleRssBytes), mib), range(c.growth, mib), range(spread(c.moveSeconds), secs)])));
+  }
+  if (r.agents) {
+    const a = r.agents;
+    const met = (ok: boolean) => (ok ? 'met' : '**missed**');
+    out.push('', `## 6. Moves between node agents (${a.label} shard, ${mib(a.fileBytes)})`, '');
+    out.push('Two `tasksd node serve` processes with their own directories, SQLite catalog shared through the data root, the bench worker as coordinator; offline moves timed from `MigrationClient.migrate()` to `released`.', '');
+    const rows = [['loopback ÷ cp + fsync', String(a.loopback.n), range(spread(a.loopback.seconds.move), secs), `cp + fsync ${range(spread(a.loopback.cp), secs)}`, range(a.loopback.ratio, x), `≤ ${AGENT_TARGETS.loopbackOverCp}×`, met(a.loopback.ratio.median <= AGENT_TARGETS.loopbackOverCp)]];
+    if (a.shaped) {
+      rows.push([`${mib(a.shaped.rateBytesPerSec)}/s link ÷ size/rate`, String(a.shaped.n), range(spread(a.shaped.seconds.move), secs), `size ÷ rate ${secs(a.shaped.idealSeconds)}; one stream alone ${range(spread(a.shaped.probes.stream ?? []), secs)}`,
+        range(a.shaped.ratio, x), `≤ ${AGENT_TARGETS.shapedOverIdeal}×`, met(a.shaped.ratio.median <= AGENT_TARGETS.shapedOverIdeal)]);
+    }
+    out.push(table(['figure', 'n', 'move', 'baseline', 'ratio', 'target', ''], rows));
+    if (a.shapedSkipped) out.push('', `Shaped link not measured: ${a.shapedSkipped}.`);
+    out.push('', 'Agent memory (VmRSS / VmHWM of the `node serve` process):', '');
+    out.push(table(['agent', 'where', 'RSS at rest', 'peak at rest', 'RSS after moves', 'peak after moves', 'target at rest'],
+      a.memory.map((m) => [m.node, m.where, mib(m.restRss), mib(m.restHwm), `${mib(m.afterRss)} (${m.moves} moves)`, mib(m.afterHwm), `≤ ${mib(AGENT_TARGETS.restRssBytes)}: ${met(m.restRss <= AGENT_TARGETS.restRssBytes)}`])));
+    const parts = [['loopback', a.loopback], ...(a.shaped ? [['shaped', a.shaped] as const] : [])] as const;
+    const activities = [...[...new Set(parts.flatMap(([, p]) => Object.keys(p.phases)))].filter((k) => k !== 'temporal' && k !== 'client'), 'temporal', 'client'];
+    out.push('', 'Per phase (seconds, from workflow history):', '');
+    out.push(table(['link', ...activities], parts.map(([name, p]) => [name, ...activities.map((k) => (p.phases[k]?.length ? range(spread(p.phases[k]), secs) : '—'))])));
+    const probes = (Object.keys(PROBES) as ProbeName[]).filter((k) => parts.some(([, p]) => p.probes[k]?.length));
+    out.push('', "The copy's parts run alone on a pinned snapshot of the same shard, read from the bench process (seconds):", '');
+    out.push(table(['link', ...probes.map((k) => PROBES[k])], parts.map(([name, p]) => [name, ...probes.map((k) => (p.probes[k]?.length ? range(spread(p.probes[k]!), secs) : '—'))])));
   }
   if (chartFiles.length) out.push('', '## Charts', '', ...chartFiles.map((f) => `![${f}](charts/${f})`));
   return `${out.join('\n')}\n`;
