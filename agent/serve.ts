@@ -17,8 +17,10 @@ import { sweepNode } from './sweep';
 export interface NodeAgentOptions {
   cluster: Cluster;
   nodeId: string;
-  /** Where the node's files are; made if missing. */
+  /** Where the node's files are. */
   dir: string;
+  /** Make `dir` when it is missing (`node serve --data`). An embedded node's directory is made by `node add`: one gone missing (an unmounted disk) is reported by the moves, not papered over. */
+  createDir?: boolean;
   listen: { host: string; port: number };
   /** The URL peers and clients use, when it differs from the listen address (NAT, a DNS name). */
   advertise?: string;
@@ -49,7 +51,7 @@ export interface NodeAgent {
 export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const { cluster, nodeId } = opts;
   const log = opts.log ?? (() => {});
-  fs.mkdirSync(opts.dir, { recursive: true });
+  if (opts.createDir) fs.mkdirSync(opts.dir, { recursive: true });
   const scheme = opts.tls ? 'https' : 'http';
   const store = new NodeStore(cluster, nodeId);
   const pins = new SnapshotPins(store);
@@ -63,7 +65,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   try {
     if (opts.embedded) await cluster.catalog.setEmbeddedUrl(nodeId, url);
     else await cluster.catalog.registerNode({ id: nodeId, dir: opts.dir, url }, { replace: opts.replace });
-    const swept = await sweepNode(cluster.catalog, nodeId, opts.dir);
+    const swept = await sweepNode(cluster.catalog, nodeId, opts.dir).catch((err: Error) => (log(`node ${nodeId}: sweep failed: ${err.message}`), []));
     if (swept.length > 0) log(`node ${nodeId}: removed what moves left behind: ${swept.join(', ')}`);
     const taskQueue = nodeTaskQueue(opts.temporal.taskQueue, cluster.catalog.clusterId, nodeId);
     worker = await Worker.create({

@@ -58,6 +58,7 @@ async function serve(nodeId: string, opts: ServeFlags): Promise<void> {
         cluster,
         nodeId,
         dir: path.resolve(opts.data),
+        createDir: true,
         listen: opts.listen,
         advertise: opts.advertise,
         embedded: false,

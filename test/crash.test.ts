@@ -56,7 +56,7 @@ describe('crash safety (real processes, SIGKILL)', function () {
   for (const { hold, status } of killPoints) {
     it(`finishes the move after the worker is killed at ${hold} (status ${status})`, async () => {
       const first = await worker({ TASKSD_TEST_HOLD: hold });
-      const migrations = new MigrationClient(suite().client, taskQueue);
+      const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
       const id = await migrations.start({ org: 'acme', ns: 'default', to: 'node-b' });
       await waitForOutput(first, `holding ${hold}`);
       assert.equal((await migrations.get(id))?.status, status);
@@ -68,7 +68,7 @@ describe('crash safety (real processes, SIGKILL)', function () {
 
   it('resumes a copy from its heartbeat offset after the worker is killed mid-copy', async () => {
     const first = await worker({ TASKSD_TEST_COPY_BYTES_PER_SEC: String(1024 * 1024) });
-    const migrations = new MigrationClient(suite().client, taskQueue);
+    const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
     const id = await migrations.start({ org: 'acme', ns: 'default', to: 'node-b' });
     for await (const snap of migrations.watch(id, 100)) {
       if (snap.status === 'copying' && (snap.progress?.bytesCopied ?? 0) > 0) break;
@@ -83,7 +83,7 @@ describe('crash safety (real processes, SIGKILL)', function () {
   it('the surviving worker finishes a job whose copying worker was killed', async () => {
     const slow = { TASKSD_TEST_COPY_BYTES_PER_SEC: String(1024 * 1024) };
     const [a, b] = [await worker(slow), await worker(slow)];
-    const migrations = new MigrationClient(suite().client, taskQueue);
+    const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
     const id = await migrations.start({ org: 'acme', ns: 'default', to: 'node-b' });
     let copier: string | undefined;
     for await (const snap of migrations.watch(id, 100)) {
@@ -104,7 +104,7 @@ describe('crash safety (real processes, SIGKILL)', function () {
     const connection = await Connection.connect({ address: server.address });
     try {
       await worker({ TASKSD_TEST_COPY_BYTES_PER_SEC: String(1024 * 1024) }, server.address);
-      const migrations = new MigrationClient(new Client({ connection }), taskQueue);
+      const migrations = new MigrationClient(new Client({ connection }), taskQueue, undefined, t.cluster.catalog.clusterId);
       const id = await migrations.start({ org: 'acme', ns: 'default', to: 'node-b' });
       for await (const snap of migrations.watch(id, 100)) {
         if (snap.status === 'copying' && (snap.progress?.bytesCopied ?? 0) > 0) break;

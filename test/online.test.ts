@@ -121,7 +121,7 @@ describe('online moves under concurrent writers (other processes)', function () 
       const first = await doomedWorker({ TASKSD_TEST_COPY_BYTES_PER_SEC: String(256 * 1024) });
       await load();
       await writers!.waitForAcks(LOAD.writers);
-      const migrations = new MigrationClient(suite().client, taskQueue);
+      const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
       const id = await migrations.start({ org: ORG, ns: NS, to: 'node-b', mode: 'online' });
       for await (const snap of migrations.watch(id, 100)) {
         if (snap.status === 'copying' && (snap.progress?.bytesCopied ?? 0) > 0) break;
@@ -141,7 +141,7 @@ describe('online moves under concurrent writers (other processes)', function () 
       const first = await doomedWorker({ TASKSD_TEST_HOLD: 'replay:after' });
       await load();
       await writers!.waitForAcks(LOAD.writers);
-      const migrations = new MigrationClient(suite().client, taskQueue);
+      const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
       const id = await migrations.start({ org: ORG, ns: NS, to: 'node-b', mode: 'online' });
       await waitForOutput(first, 'holding replay:after');
       await first.kill();

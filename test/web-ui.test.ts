@@ -100,7 +100,7 @@ describe('Temporal Web UI (chromium)', function () {
         await openWorkflow(page, live);
         await shows(page.getByTestId('execution-status'), /running/i);
         await shows(page.locator('main'), `lock ${org}/live on node-a: writes refused from here`);
-        await shows(page.locator('main'), `checkpoint and copy ${org}/live node-a → node-b`);
+        await shows(page.locator('main'), `node-b streams ${org}/live from node-a`);
         await page.screenshot({ path: screenshotPath('web-ui-running-timeline') });
 
         await openTab(page, 'pending-activities');
