@@ -6,7 +6,7 @@
 // refuses, naming the owner, a shard that another node owns.
 import { ErrorType, TasksdError } from '../common/errors';
 import type { ShardRecord } from '../catalog/catalog';
-import type { Cluster, ShardListing, UnreadableShard } from '../store/cluster';
+import { unreadableRow, type Cluster, type ShardListing } from '../store/cluster';
 import { fileSize, fsyncDir } from '../store/durable-fs';
 import { shardFile } from '../store/layout';
 import { LocalReplicator } from '../store/local-replicator';
@@ -101,7 +101,7 @@ export class NodeStore {
       try {
         rows.push(await this.view.summarize(shard));
       } catch (err) {
-        rows.push(unreadable(shard, shardFile(dir, shard.org, shard.ns), err));
+        rows.push(unreadableRow(shard, shardFile(dir, shard.org, shard.ns), err, { restorable: !(err instanceof ShardMovedError) }));
       }
     }
     return rows;
@@ -120,21 +120,4 @@ export class NodeStore {
       db.close();
     }
   }
-}
-
-/** The row Cluster.listShards gives a file it cannot read (store/cluster.ts keeps its own helper private). */
-function unreadable(shard: ShardRecord, file: string, err: unknown): UnreadableShard {
-  const size = fileSize(file);
-  const reason = err instanceof TasksdError ? (err as Error).message : `shard file ${file} cannot be read: ${(err as Error).message}`;
-  return {
-    org: shard.org,
-    ns: shard.ns,
-    owner: shard.owner,
-    lockedBy: null,
-    claimedBy: shard.jobId,
-    seq: null,
-    bytes: size === undefined ? null : size + (fileSize(`${file}-wal`) ?? 0),
-    rows: null,
-    error: err instanceof ShardMovedError ? reason : `${reason}; restore it from a backup`,
-  };
 }

@@ -184,7 +184,15 @@ function summarizeFile(shard: ShardRecord, file: string): ShardSummary {
 
 /** A listed shard whose file cannot be read: the catalog's view and the reason. */
 function unreadable(shard: ShardRecord, node: NodeRecord | undefined, err: unknown): UnreadableShard {
-  const file = node && shardFile(node.dir, shard.org, shard.ns);
+  return unreadableRow(shard, node && shardFile(node.dir, shard.org, shard.ns), err, { restorable: !!node });
+}
+
+/**
+ * The row for a shard whose `file` cannot be read (or that has no file to read), with
+ * the reason; `restorable` adds the advice for a damaged or missing file. Node agents
+ * list their shards with it too.
+ */
+export function unreadableRow(shard: ShardRecord, file: string | undefined, err: unknown, { restorable = true } = {}): UnreadableShard {
   const size = file ? fileSize(file) : undefined;
   // Our own errors name the file already; SQLite's ("file is not a database") do not.
   const reason = err instanceof TasksdError || !file ? (err as Error).message : `shard file ${file} cannot be read: ${(err as Error).message}`;
@@ -197,6 +205,6 @@ function unreadable(shard: ShardRecord, node: NodeRecord | undefined, err: unkno
     seq: null,
     bytes: size === undefined ? null : size + (fileSize(`${file}-wal`) ?? 0),
     rows: null,
-    error: node ? `${reason}; restore it from a backup` : reason,
+    error: restorable ? `${reason}; restore it from a backup` : reason,
   };
 }

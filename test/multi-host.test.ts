@@ -9,12 +9,12 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { MigrationClient, type Job } from '../client';
 import type { CopyHeartbeat } from '../activities/types';
 import { Cluster } from '../store/cluster';
+import { freePort } from '../temporal/dev-server';
 import { startEmbeddedCluster, type EmbeddedCluster } from '../temporal/embedded-cluster';
 import { startAgentProcess, spawnAgentProcess, type AgentProcess } from './support/agent-process';
 import { eventually } from './support/eventually';
@@ -78,16 +78,8 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A free loopback port (the dev server's own helper). */
+const freeLoopbackPort = freePort;
 
 async function buildTopology(): Promise<Topology> {
   const root = fs.mkdtempSync(path.join(suite().scratch, 'multi-host-'));
