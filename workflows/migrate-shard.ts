@@ -95,10 +95,12 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
     finish(job, 'released');
   } catch (err) {
     // Compensation runs to the end even when the workflow itself was cancelled.
-    const gone = nodeGone(err, move.ref);
+    // A cancel that reached a step as its timeout (a step that cannot hear it) is still the operator's cancel.
+    const cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
+    const gone = cancelled ? undefined : nodeGone(err, move.ref);
     const { outcome } = await rollBack(move.ref, move.route, { destinationGone: gone?.node === move.ref.to });
     if (outcome === 'already-released') finish(job, 'released');
-    else if (isCancellation(err)) finish(job, 'failed', 'cancelled by operator; the move was rolled back', ErrorType.Cancelled);
+    else if (cancelled) finish(job, 'failed', 'cancelled by operator; the move was rolled back', ErrorType.Cancelled);
     else if (gone) finish(job, 'failed', gone.message, ErrorType.NodeUnreachable);
     else finish(job, 'failed', describe(err), failureType(err));
   }
@@ -274,18 +276,18 @@ function keyword(value: string): string {
 const SOURCE_STEPS = new Set(['inspectSource', 'lock', 'pinSnapshot', 'retire', 'unlockInPlace']);
 
 /**
- * A step that timed out because its node did not take it or stopped answering: the
- * node, and what the operator reads. A bare "activity ScheduleToStart timeout" names
- * neither the node nor what to do.
+ * A step its node did not take in time (its agent is gone): the node, and what the
+ * operator reads. A bare "activity ScheduleToStart timeout" names neither the node nor
+ * what to do. Other timeouts are slow work on a live node, reported as they are.
  */
 function nodeGone(err: unknown, ref: JobRef): { node: string; message: string } | undefined {
   if (!(err instanceof ActivityFailure) || !(err.cause instanceof TimeoutFailure)) return undefined;
+  if (err.cause.timeoutType !== TimeoutType.SCHEDULE_TO_START) return undefined;
   const node = SOURCE_STEPS.has(err.activityType) ? ref.from : ref.to;
-  const how = err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START ? 'did not take its step' : 'stopped answering during its step';
   return {
     node,
     message:
-      `node ${node} ${how} ${err.activityType} of the move of ${ref.org}/${ref.ns} (its agent is down or cannot reach Temporal); ` +
+      `node ${node} did not take its step ${err.activityType} of the move of ${ref.org}/${ref.ns} (its agent is down or cannot reach Temporal); ` +
       `the move was rolled back: ${ref.from} still owns the shard, writable. Start the agent again (its leftovers are removed when it returns), then retry`,
   };
 }

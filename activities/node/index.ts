@@ -198,7 +198,7 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
     /** Destination, online: applies the frames written since its copy while the shard stays writable, and measures it. */
     catchUp: destination('catchUp', async (job: JobRef): Promise<CatchUpResult> => {
       const started = performance.now();
-      const { frames, seq, source: at } = await pullFrames(job);
+      const { frames, seq, source: at } = await heartbeatWhile(pullFrames(job));
       const elapsedMs = performance.now() - started;
       return { frames, backlog: Math.max(0, at.seq - seq), msPerFrame: frames > 0 ? elapsedMs / frames : 0, elapsedMs };
     }),
@@ -209,7 +209,7 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
      */
     replay: destination('replay', async (job: JobRef): Promise<ReplayResult> => {
       if (await handedOver(job)) return withFile(job, (db) => ({ frames: 0, ...storedFingerprint(db) }));
-      const { frames, source: at } = await pullFrames(job);
+      const { frames, source: at } = await heartbeatWhile(pullFrames(job));
       if (at.lockedBy !== job.jobId) {
         throw new TasksdError(ErrorType.ShardLocked, `shard ${job.org}/${job.ns} is not locked by job ${job.jobId} on ${job.from}; replay needs the barrier`);
       }
