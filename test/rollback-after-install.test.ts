@@ -1,0 +1,211 @@
+// Issue 13, item 5: a move that fails or is cancelled after its copy is installed on
+// the destination (`<org>.<ns>.db` there, held by the job) and while the job is
+// `replaying` rolls back completely, offline and online: the job is `failed` with the
+// cause's type, the source's content and seq are what they were just before the move
+// (offline: plus exactly the job's lock and unlock frames, which the contract counts
+// as frames), it owns the shard unlocked and writable at the same epoch, the claim is
+// gone, and nothing of the job is left on the destination.
+//
+// How each case reaches "installed, replaying" without sleeps (the only hook used is
+// `hold`, which parks the first attempt of one activity; it never heartbeats):
+// - cancel: park the step that runs right after the install — offline `replay:before`
+//   (status `replaying`), online `catchUp:before` (status `replaying`, shard still
+//   writable) — then `migrations.cancel(id)`. The parked attempt cannot hear the cancel
+//   (no heartbeats), so the test reports it cancelled by id once the server shows the
+//   cancel requested (reportParkedCancelled); the workflow's cancel and rollback are
+//   the product's own.
+// - failure: the destination's installed copy diverges from the source, and the
+//   replay's checksum gate (seq, rows, content checksum against the locked source)
+//   refuses it: VerificationFailed. The divergence is written straight into the
+//   installed file with better-sqlite3 — one row's title changed and the stored
+//   content checksum adjusted to match (store/content-sum.js), so the copy is
+//   internally consistent yet not the source's; the kind of drift the gate exists for.
+//   No product code changes. The write must land after the install and before the
+//   gate, so a step is parked there and released by the server itself: the parked
+//   attempt sends no heartbeat, so the `bulk` policy's 10 s heartbeat timeout ends it
+//   and the retry (attempts after the first are never parked) runs on. Offline that
+//   step is `replay:before` (bulk: the corruption is written while the job is
+//   `replaying`); online the replay and catch-up are `checks` steps (30 s start-to-close,
+//   no heartbeat timeout), so the park is `checkpointAndCopy:after` (bulk: returns after
+//   the install, status still `copying`), and the retried copy finds its file installed,
+//   the catch-up finds nothing to apply, and the replay's gate fails in `replaying`.
+import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { ActivityTestHooks } from '../activities/test-hooks';
+import type { MigrationClient } from '../client';
+import { ErrorType } from '../common/errors';
+import type { Job } from '../common/job';
+import { adjust, recomputeContentSum } from '../store/content-sum';
+import { defaultNodeDir, shardFile } from '../store/layout';
+import { inWriteTransaction, openShardFile, readState, type ShardState } from '../store/shard-file';
+import { storedFingerprint, type Fingerprint } from '../store/verify';
+import { temporal } from '@temporalio/proto';
+import { eventually } from './support/eventually';
+import { filesOn, makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
+import { suite } from './support/root-hooks';
+
+const ORG = 'acme';
+const NS = 'default';
+const ROWS = 1500;
+const SHARD_FILE = `${ORG}.${NS}.db`;
+
+/** What "the source is unchanged" compares: its state row, stored and recomputed fingerprints, and a digest of every row. */
+interface SourceImage {
+  state: ShardState;
+  fingerprint: Fingerprint;
+  recomputed: { sum: string; rows: number };
+  tasks: string;
+  changes: string;
+}
+
+describe('rollback after the copy is installed (issue 13, item 5)', function () {
+  let t: TestCluster;
+  beforeEach(async () => {
+    t = await makeCluster();
+    await seedShard(t, ORG, NS, 'node-a', ROWS, 128);
+  });
+  afterEach(() => t.close());
+
+  const fileOn = (node: string) => shardFile(defaultNodeDir(t.root, node), ORG, NS);
+
+  function imageOf(file: string): SourceImage {
+    const db = openShardFile(file, { readonly: true });
+    try {
+      const digest = (sql: string) => {
+        const hash = createHash('sha256');
+        for (const row of db.prepare(sql).raw().iterate()) hash.update(JSON.stringify(row, (_k, v) => (v?.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v)));
+        return hash.digest('hex');
+      };
+      return db.transaction(() => ({
+        state: readState(db),
+        fingerprint: storedFingerprint(db),
+        recomputed: recomputeContentSum(db),
+        tasks: digest('SELECT id, title, body, seq FROM tasks ORDER BY id'),
+        changes: digest('SELECT seq, op, task_id FROM changes ORDER BY seq'),
+      }))();
+    } finally {
+      db.close();
+    }
+  }
+
+  /** The copy on node-b is installed (its final file exists, held by the job) and the job reports `status`. */
+  async function installed(migrations: MigrationClient, id: string, status: string): Promise<void> {
+    await eventually(`${SHARD_FILE} installed on node-b, held by ${id}, job ${status}`, async () => {
+      if (!fs.existsSync(fileOn('node-b'))) return undefined;
+      const db = openShardFile(fileOn('node-b'), { readonly: true });
+      let holder: string | null;
+      try {
+        holder = readState(db).lockedBy;
+      } finally {
+        db.close();
+      }
+      return holder === id && (await migrations.get(id))?.status === status ? true : undefined;
+    });
+  }
+
+  /**
+   * The parked attempt waits for its cancellation, but an activity learns of one only
+   * from a heartbeat's answer, and a parked one sends none: left alone, it ends by its
+   * own timeout (offline replay: 10 s heartbeat; online catch-up: 30 s start-to-close),
+   * which the workflow reads as the destination gone (see the report). Once the
+   * server shows the operator's cancel requested for that attempt, the test reports
+   * the cancellation for it by id — what the attempt itself would do on its next
+   * heartbeat — so the workflow gets the activity's CancelledFailure. It parked
+   * *before* its work, so nothing of it runs after the rollback starts.
+   */
+  async function reportParkedCancelled(id: string, activity: string): Promise<void> {
+    const handle = suite().client.workflow.getHandle(id);
+    const activityId = await eventually(`the cancel of ${activity} requested`, async () => {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      const parked = pending.find((a) => a.activityType?.name === activity);
+      return parked?.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED ? parked.activityId! : undefined;
+    });
+    await suite().client.activity.reportCancellation({ workflowId: id, activityId }, undefined);
+  }
+
+  /** Changes one row of the installed copy and keeps its stored checksum consistent with it: same seq and rows, other content. */
+  function divergeDestination(): void {
+    const db = openShardFile(fileOn('node-b'));
+    try {
+      inWriteTransaction(db, () => {
+        const row = db.prepare('SELECT id, title, body FROM tasks WHERE id = ?').get('t00007') as { id: string; title: string; body: Buffer | null };
+        const { contentSum } = readState(db);
+        const title = 'diverged on the destination';
+        const sum = adjust(adjust(contentSum, -1, row.id, row.title, row.body), 1, row.id, title, row.body);
+        db.prepare('UPDATE tasks SET title = ? WHERE id = ?').run(title, row.id);
+        db.prepare('UPDATE shard SET content_sum = ? WHERE singleton = 1').run(sum);
+      });
+    } finally {
+      db.close();
+    }
+  }
+
+  const cases: Array<{
+    mode: 'offline' | 'online';
+    cause: 'failure' | 'cancel';
+    hooks: ActivityTestHooks;
+    /** The status the job shows while the copy is installed and the step after it is parked. */
+    parkedIn: string;
+  }> = [
+    { mode: 'offline', cause: 'cancel', hooks: { hold: { activity: 'replay', when: 'before' } }, parkedIn: 'replaying' },
+    { mode: 'online', cause: 'cancel', hooks: { hold: { activity: 'catchUp', when: 'before' } }, parkedIn: 'replaying' },
+    { mode: 'offline', cause: 'failure', hooks: { hold: { activity: 'replay', when: 'before' } }, parkedIn: 'replaying' },
+    { mode: 'online', cause: 'failure', hooks: { hold: { activity: 'checkpointAndCopy', when: 'after' } }, parkedIn: 'copying' },
+  ];
+
+  for (const { mode, cause, hooks, parkedIn } of cases) {
+    it(`${mode}, ${cause} after the install: rolled back, the source unchanged, owning and writable, nothing on node-b`, async () => {
+      const before = imageOf(fileOn('node-a'));
+      const catalogBefore = await t.cluster.catalog.shard(ORG, NS);
+      assert.equal(catalogBefore.owner, 'node-a');
+
+      const job: Job = await withWorker(
+        t,
+        async (migrations) => {
+          const id = await migrations.start({ org: ORG, ns: NS, to: 'node-b', mode });
+          await installed(migrations, id, parkedIn);
+          if (mode === 'offline') assert.equal(imageOf(fileOn('node-a')).state.lockedBy, id, 'offline: the source is locked by then');
+          if (cause === 'cancel') {
+            await migrations.cancel(id);
+            await reportParkedCancelled(id, hooks.hold!.activity);
+          } else divergeDestination();
+          return migrations.result(id);
+        },
+        hooks,
+      );
+
+      assert.equal(job.status, 'failed', `job ${job.id} should have failed: ${JSON.stringify(job)}`);
+      if (cause === 'cancel') {
+        assert.equal(job.errorType, ErrorType.Cancelled, job.error);
+        assert.equal(job.error, 'cancelled by operator; the move was rolled back');
+      } else {
+        assert.equal(job.errorType, ErrorType.VerificationFailed, job.error);
+        assert.match(job.error ?? '', /does not match the source: content checksum sum128:[0-9a-f]{32} != sum128:[0-9a-f]{32}$/);
+      }
+
+      // The source against its image from just before the move. Offline the job's lock
+      // and unlock are two frames of the shard's seq (docs/CONTRACT.md: ops put, delete,
+      // lock, unlock); nothing else may differ. An online move cancelled in its catch-up
+      // never locked the source: equal seq.
+      const after = imageOf(fileOn('node-a'));
+      // Online the failure comes at the replay, after the lock; the cancel during the catch-up, before it.
+      const lockFrames = mode === 'offline' || cause === 'failure' ? 2 : 0;
+      assert.deepEqual(after.state, { ...before.state, seq: before.state.seq + lockFrames }, 'state row: same content sum, rows, epoch; unlocked, live');
+      assert.deepEqual(after.fingerprint, { ...before.fingerprint, seq: before.fingerprint.seq + lockFrames }, 'stored fingerprint');
+      assert.deepEqual(after.recomputed, before.recomputed, 'recomputed content checksum');
+      assert.deepEqual(after.recomputed, { sum: before.state.contentSum, rows: ROWS }, 'the rows add up to the stored checksum');
+      assert.equal(after.tasks, before.tasks, 'every row byte-for-byte');
+      assert.equal(after.changes, before.changes, 'the change log');
+
+      const put = await t.replicator.propose({ op: 'put', org: ORG, ns: NS, task: { id: 'after-rollback', title: 'written on node-a' } });
+      assert.equal(put.seq, after.state.seq + 1);
+      assert.equal((await t.cluster.getTask(ORG, NS, 'after-rollback'))?.title, 'written on node-a');
+
+      const catalogAfter = await t.cluster.catalog.shard(ORG, NS);
+      assert.deepEqual([catalogAfter.owner, catalogAfter.jobId, catalogAfter.epoch], ['node-a', null, catalogBefore.epoch], 'owner, claim, epoch');
+      assert.deepEqual(filesOn(t, 'node-b'), [], 'no .db, no .incoming, no -wal/-shm on node-b');
+      assert.deepEqual(filesOn(t, 'node-a').filter((f) => !/-(wal|shm)$/.test(f)), [SHARD_FILE]);
+    });
+  }
+});
