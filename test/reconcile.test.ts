@@ -92,9 +92,10 @@ describe('jobs that end without their own rollback', () => {
 
   it('terminated after the owner flipped: the hand-off is finished, not undone', async () => {
     const jobId = await strand({ hold: { activity: 'unlock', when: 'before' } }, 'offline', async (_m, id) => {
-      await eventually('the copy installed', () => (shardFilesOn('node-b').includes(`${ORG}.${NS}.db`) ? true : undefined));
-      // The job died right after its commit point: the catalog says node-b, both files remain.
-      assert.ok((await t.cluster.catalog.flipOwner(ORG, NS, 'node-a', 'node-b', id)));
+      // The job dies right after its commit point: the catalog says node-b, both files remain.
+      await eventually('the owner flipped', async () => ((await catalogShard()).owner === 'node-b' ? true : undefined));
+      assert.equal((await catalogShard()).jobId, id);
+      assert.deepEqual([shardFilesOn('node-a'), shardFilesOn('node-b')], [[`${ORG}.${NS}.db`], [`${ORG}.${NS}.db`]]);
     });
     await reconcileThenMoveAgain(jobId, 'node-b', () => {
       assert.deepEqual(shardFilesOn('node-a'), [], 'the old source is retired');
