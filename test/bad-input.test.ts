@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ActivityTestHooks } from '../activities/test-hooks';
+import type { ActivityTestHooks } from '../faults';
 import type { Job, MigrationClient, MigrationRequest } from '../client';
 import { ErrorType, TasksdError, type ErrorTypeName } from '../common/errors';
 import { defaultNodeDir } from '../store/layout';
@@ -297,13 +297,13 @@ describe('bad input: one clear error, nothing changed', () => {
     });
   }
 
-  it('reads the free space for prepare from TASKSD_TEST_FREE_BYTES in a real worker process', async () => {
+  it('reads the free space for prepare from TASKSD_TEST_FREE_BYTES in a real worker process started with TASKSD_FAULTS=1', async () => {
     const taskQueue = `free-${randomUUID()}`;
     const worker = await startWorkerProcess({
       address: suite().server.address,
       dataRoot: t.root, catalog: t.env.TASKSD_CATALOG,
       taskQueue,
-      extra: { TASKSD_TEST_FREE_BYTES: '4096' },
+      extra: { TASKSD_FAULTS: '1', TASKSD_TEST_FREE_BYTES: '4096' },
     });
     try {
       const before = snapshotTree(t.root);
