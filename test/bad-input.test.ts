@@ -327,20 +327,20 @@ describe('bad input: one clear error, nothing changed', () => {
     ];
 
     it('is refused by the client before anything reaches Temporal', async () => {
-      const before = snapshotTree(t.root);
       await withWorker(t, async (m, taskQueue) => {
+        const before = snapshotTree(t.root); // once served: starting the agents records their URLs
         for (const [what, input, message] of malformed) {
           await assert.rejects(m.startJob(input as MigrationRequest), assertRefused(ErrorType.InvalidInput, message), what);
         }
         const { count } = await suite().client.workflow.count(`TaskQueue = "${taskQueue}"`);
         assert.equal(count, 0, 'no workflow was started');
+        assert.deepEqual(snapshotTree(t.root), before);
       });
-      assert.deepEqual(snapshotTree(t.root), before);
     });
 
     it('reaching the workflow from the Temporal CLI, ends the job failed with InvalidInput', async () => {
-      const before = snapshotTree(t.root);
       await withWorker(t, async (_m, taskQueue) => {
+        const before = snapshotTree(t.root); // once served: starting the agents records their URLs
         const cases: Array<[string, string[], RegExp]> = [
           ...malformed.map(([what, input, message]): [string, string[], RegExp] => [what, [JSON.stringify(input)], message]),
           ['no input at all', [], /^migration input is missing: pass a JSON object like/],
@@ -354,8 +354,8 @@ describe('bad input: one clear error, nothing changed', () => {
         // A second argument is ignored: the first one decides.
         const { job } = await startWithTemporalCli([JSON.stringify({ ...move, to: 'node-z' }), '"extra"'], taskQueue);
         assertFailedJob(job, ErrorType.UnknownNode, /^unknown node node-z/);
+        assert.deepEqual(snapshotTree(t.root), before);
       });
-      assert.deepEqual(snapshotTree(t.root), before);
     });
 
     it('that is not JSON is stopped by the Temporal CLI itself: no workflow starts', async () => {
