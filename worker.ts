@@ -5,10 +5,10 @@
 // first brings up the embedded dev server.
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { heartbeatIfInActivity } from './activities/heartbeat';
-import { testHooksFromEnv } from './activities/test-hooks';
 import { clusterToken, tlsCaFile } from './common/cluster-token';
 import { reconcileGraceMs, reconcileIntervalMs, taskQueue } from './common/config';
 import { clusterTaskQueue } from './common/names';
+import { faultsFromEnv } from './faults';
 import { Cluster } from './store/cluster';
 import { checkNamespace, connectClient, ensureSearchAttributes, temporalTarget } from './temporal/connection';
 import { startEmbeddedCluster } from './temporal/embedded-cluster';
@@ -19,6 +19,8 @@ import { connectWorker } from './temporal/worker-connection';
 const say = (line: string) => console.log(`tasksd worker: ${line}`);
 
 async function run(): Promise<void> {
+  // First, so that with TASKSD_FAULTS=1 the first line of the log says fault injection is on.
+  const faults = faultsFromEnv(process.env, say, (line) => console.warn(`tasksd worker: ${line}`));
   const target = temporalTarget();
   // Bad settings fail before anything starts.
   const reconcile = { intervalMs: reconcileIntervalMs(), graceMs: reconcileGraceMs() };
@@ -51,7 +53,7 @@ async function run(): Promise<void> {
             workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows') }),
             token: clusterToken(cluster.dataRoot),
             caFile: tlsCaFile(),
-            testHooks: testHooksFromEnv(),
+            faults,
             log: say,
           });
           const { workflowId: reconciler } = await ensureReconciler(client, taskQueue(), { cluster: clusterId, ...reconcile });

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createNodeActivities } from '../activities';
-import type { ActivityTestHooks } from '../activities/test-hooks';
+import type { FaultPoints } from '../faults';
 import { nodeTaskQueue } from '../common/names';
 import type { Cluster } from '../store/cluster';
 import { Peers } from '../transport/peers';
@@ -33,7 +33,8 @@ export interface NodeAgentOptions {
   caFile?: string;
   temporal: { connection: NativeConnection; namespace?: string; taskQueue: string };
   retainSource?: boolean;
-  testHooks?: ActivityTestHooks;
+  /** Fault points (faults/); NO_FAULTS unless the process was started with TASKSD_FAULTS=1. */
+  faults?: FaultPoints;
   log?: (line: string) => void;
   /** How often the node sweeps what is not its own (default 5 minutes). */
   sweepEveryMs?: number;
@@ -72,7 +73,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       connection: opts.temporal.connection,
       namespace: opts.temporal.namespace,
       taskQueue,
-      activities: createNodeActivities({ store, pins, peer: (id) => peers.to(id), retainSource: opts.retainSource, testHooks: opts.testHooks }),
+      activities: createNodeActivities({ store, pins, peer: (id) => peers.to(id), retainSource: opts.retainSource, faults: opts.faults }),
       // Copy progress reaches the server (and the Web UI) every second.
       maxHeartbeatThrottleInterval: '1s',
     });

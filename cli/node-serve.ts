@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { heartbeatIfInActivity } from '../activities/heartbeat';
-import { testHooksFromEnv } from '../activities/test-hooks';
 import { clusterToken, tlsCaFile } from '../common/cluster-token';
 import { dataRoot, taskQueue } from '../common/config';
 import { ErrorType, TasksdError } from '../common/errors';
+import { faultsFromEnv } from '../faults';
 import { id } from './options';
 
 interface ServeFlags {
@@ -37,6 +37,9 @@ export function registerNodeServe(node: Command): void {
 }
 
 async function serve(nodeId: string, opts: ServeFlags): Promise<void> {
+  const say = (line: string) => console.log(`tasksd node ${nodeId}: ${line}`);
+  // First, so that with TASKSD_FAULTS=1 the first line of the log says fault injection is on.
+  const faults = faultsFromEnv(process.env, say, (line) => console.warn(`tasksd node ${nodeId}: ${line}`));
   if (!!opts.tlsCert !== !!opts.tlsKey) throw new TasksdError(ErrorType.InvalidInput, '--tls-cert and --tls-key go together');
   const tls = opts.tlsCert && opts.tlsKey ? { cert: readPem(opts.tlsCert), key: readPem(opts.tlsKey) } : undefined;
   // Loaded on demand: the CLI's other commands skip the Temporal worker. require, not
@@ -47,7 +50,6 @@ async function serve(nodeId: string, opts: ServeFlags): Promise<void> {
   const { temporalTarget } = require('../temporal/connection') as typeof import('../temporal/connection');
   const { connectWorker } = require('../temporal/worker-connection') as typeof import('../temporal/worker-connection');
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const say = (line: string) => console.log(`tasksd node ${nodeId}: ${line}`);
   const token = clusterToken(dataRoot(), process.env, { create: false });
   const target = temporalTarget();
   const cluster = await Cluster.fromEnv({ onCatalogWait: (message) => (say(message), heartbeatIfInActivity()) });
@@ -68,7 +70,7 @@ async function serve(nodeId: string, opts: ServeFlags): Promise<void> {
         caFile: tlsCaFile(),
         temporal: { connection, namespace: target.namespace, taskQueue: taskQueue() },
         retainSource: cluster.options.retainSource,
-        testHooks: testHooksFromEnv(),
+        faults,
         log: say,
       });
       say(`serving ${path.resolve(opts.data)} at ${agent.url}; task queue ${agent.taskQueue} on ${target.address}; catalog ${cluster.catalog.location}`);

@@ -61,20 +61,20 @@ async function main(): Promise<void> {
     }
     await w.stop();
 
-    w = await worker({ TASKSD_TEST_HOLD: 'lock:after' });
+    w = await worker({ TASKSD_FAULTS: '1', TASKSD_TEST_HOLD: 'lock:after' });
     const crashed = await migrations.start({ org: 'acme', ns: await newShard(200), to: 'node-b' });
-    await waitForOutput(w, 'holding lock:after');
+    await waitForOutput(w, 'fault point lock:after: holding');
     await w.kill();
     w = await worker();
     await migrations.result(crashed);
     await save('crashed-and-resumed', crashed);
     await w.stop();
 
-    w = await worker({ TASKSD_TEST_CORRUPT_COPY: '1' });
+    w = await worker({ TASKSD_FAULTS: '1', TASKSD_TEST_CORRUPT_COPY: '1' });
     await save('rolled-back', (await migrations.migrate({ org: 'acme', ns: await newShard(200), to: 'node-b' })).id);
     await w.stop();
 
-    w = await worker({ TASKSD_TEST_COPY_BYTES_PER_SEC: String(64 * 1024) });
+    w = await worker({ TASKSD_FAULTS: '1', TASKSD_TEST_COPY_BYTES_PER_SEC: String(64 * 1024) });
     const cancelled = await migrations.start({ org: 'acme', ns: await newShard(200), to: 'node-b' });
     for await (const snap of migrations.watch(cancelled, 100)) {
       if ((snap.progress?.bytesCopied ?? 0) > 0) break;
@@ -84,9 +84,9 @@ async function main(): Promise<void> {
     await save('cancelled', cancelled);
     await w.stop();
 
-    w = await worker({ TASKSD_TEST_HOLD: 'checkpointAndCopy:before' });
+    w = await worker({ TASKSD_FAULTS: '1', TASKSD_TEST_HOLD: 'checkpointAndCopy:before' });
     const terminated = await migrations.start({ org: 'acme', ns: await newShard(200), to: 'node-b' });
-    await waitForOutput(w, 'holding checkpointAndCopy:before');
+    await waitForOutput(w, 'fault point checkpointAndCopy:before: holding');
     await client.workflow.getHandle(terminated).terminate('recording a repair');
     const repairId = `repair-${terminated}`;
     await client.workflow.execute(REPAIR_WORKFLOW_TYPE, {

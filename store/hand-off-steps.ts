@@ -40,9 +40,15 @@ export function assertHeldBy(file: string, jobId: string): void {
 
 /**
  * The old owner's file is marked moved, then removed (or kept, renamed, when
- * `retain`). Returns whether there was anything to retire.
+ * `retain`). Returns whether there was anything to retire. `afterMark` runs between
+ * the two (a fault point).
  */
-export function retireFile(file: string, to: string, jobId: string, { retain = false } = {}): boolean {
+export async function retireFile(
+  file: string,
+  to: string,
+  jobId: string,
+  { retain = false, afterMark }: { retain?: boolean; afterMark?: () => Promise<void> } = {},
+): Promise<boolean> {
   // A retry after a crash mid-removal still clears the -wal/-shm left behind.
   if (!fs.existsSync(file)) {
     removeDatabaseFiles(file);
@@ -52,7 +58,12 @@ export function retireFile(file: string, to: string, jobId: string, { retain = f
   try {
     const { org, ns } = readState(db);
     inWriteTransaction(db, () => db.prepare(`UPDATE shard SET state = 'moved', moved_to = ? WHERE singleton = 1`).run(to));
+    if (afterMark) {
+      db.close(); // nothing of ours held open while a fault point holds the step
+      await afterMark();
+    }
     if (retain) {
+      if (!db.open) return await retireFile(file, to, jobId, { retain }); // reopens; marking again is a no-op
       // Every frame must be in the main file before its -wal is dropped below.
       const [{ busy }] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
       if (busy !== 0) throw new Error(`could not checkpoint ${file} before keeping it; will retry`);

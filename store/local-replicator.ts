@@ -127,7 +127,7 @@ export class LocalReplicator implements Replicator {
       epoch = (await catalog.flipOwner(org, ns, from, to, jobId)) ?? (await this.flippedBefore(org, ns, from, to, jobId));
     }
     const applied = unlockAsOwner(destFile, jobId, epoch);
-    retireFile(sourceFile, to, jobId, { retain: this.cluster.options.retainSource });
+    await retireFile(sourceFile, to, jobId, { retain: this.cluster.options.retainSource });
     return { seq: applied.seq, at: applied.at };
   }
 

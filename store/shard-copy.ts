@@ -77,6 +77,7 @@ export async function install(
   finalPath: string,
   req: CopyJob,
   expected: { seq: number; rows: number },
+  { afterRename }: { afterRename?: () => Promise<void> } = {},
 ): Promise<void> {
   const what = `copy of ${req.org}/${req.ns} at ${incoming}`;
   sameContent(what, expected, await verifyContent(incoming, what, req.copy?.signal));
@@ -98,6 +99,7 @@ export async function install(
   for (const side of ['-wal', '-shm']) fs.rmSync(finalPath + side, { force: true });
   req.copy?.signal?.throwIfAborted(); // a cancelled job's rollback may already be running: do not install
   fs.renameSync(incoming, finalPath);
+  await afterRename?.(); // a fault point: renamed, the directory not yet fsynced
   fsyncDir(path.dirname(finalPath)); // the rename itself survives a power loss
 }
 

@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, WorkflowBundle } from '@temporalio/worker';
 import { createCoordinatorActivities } from '../activities';
-import type { ActivityTestHooks } from '../activities/test-hooks';
+import type { FaultPoints } from '../faults';
 import { startNodeAgent, type NodeAgent } from '../agent/serve';
 import type { Cluster } from '../store/cluster';
 import { createCoordinatorWorkers } from './cluster-workers';
@@ -23,7 +23,8 @@ export interface EmbeddedClusterOptions {
   workflowBundle: WorkflowBundle;
   token: string;
   caFile?: string;
-  testHooks?: ActivityTestHooks;
+  /** Fault points (faults/); production passes NO_FAULTS or faultsFromEnv's answer. */
+  faults?: FaultPoints;
   log?: (line: string) => void;
   /** How often to look for newly added embedded nodes (default 2 s). */
   watchNodesEveryMs?: number;
@@ -49,7 +50,7 @@ export async function startEmbeddedCluster(opts: EmbeddedClusterOptions): Promis
     taskQueue: opts.taskQueue,
     clusterId: cluster.catalog.clusterId,
     workflowBundle: opts.workflowBundle,
-    activities: createCoordinatorActivities({ cluster, jobs: jobLookup(opts.client), testHooks: opts.testHooks }),
+    activities: createCoordinatorActivities({ cluster, jobs: jobLookup(opts.client), faults: opts.faults }),
   });
   for (const worker of coordinator) workers.add(worker);
 
@@ -69,7 +70,7 @@ export async function startEmbeddedCluster(opts: EmbeddedClusterOptions): Promis
           caFile: opts.caFile,
           temporal: { connection: opts.connection, namespace: opts.namespace, taskQueue: opts.taskQueue },
           retainSource: cluster.options.retainSource,
-          testHooks: opts.testHooks,
+          faults: opts.faults,
           log,
         });
         agents.set(node.id, agent);

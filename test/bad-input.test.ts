@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ActivityTestHooks } from '../activities/test-hooks';
+import type { ActivityTestHooks } from '../faults';
 import type { Job, MigrationClient, MigrationRequest } from '../client';
 import { ErrorType, TasksdError, type ErrorTypeName } from '../common/errors';
 import { defaultNodeDir } from '../store/layout';
@@ -42,9 +42,20 @@ function nodeDir(t: TestCluster, node: string): string {
   return defaultNodeDir(t.root, node);
 }
 
-/** Root ignores permission bits; an immutable directory refuses even root (ext4 and most Linux filesystems). */
-function makeImmutable(dir: string): (() => void) | undefined {
-  if (spawnSync('chattr', ['+i', dir]).status !== 0) return undefined;
+/**
+ * Root ignores permission bits; an immutable directory refuses even root (ext4, xfs,
+ * btrfs). Where `chattr +i` fails (tmpfs, overlayfs, no CAP_LINUX_IMMUTABLE) the case
+ * cannot run its fault: it fails with the reason, never skips.
+ */
+function makeImmutable(dir: string): () => void {
+  const run = spawnSync('chattr', ['+i', dir], { encoding: 'utf8' });
+  if (run.error || run.status !== 0) {
+    const fsType = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
+    throw new Error(
+      `cannot make ${dir} immutable for this test: chattr +i ${run.error ? `did not run (${run.error.message})` : `exited ${run.status}: ${run.stderr.trim()}`}; ` +
+        `its filesystem is ${fsType}. Run the suite with TMPDIR on a filesystem with the immutable attribute (ext4, xfs, btrfs) as root.`,
+    );
+  }
   return () => void spawnSync('chattr', ['-i', dir]);
 }
 
@@ -153,11 +164,7 @@ const refusals: Refusal[] = [
     type: ErrorType.DestinationUnwritable,
     message: /^node node-b's directory .*node-b is missing or not writable \(EPERM.*\); fix it or pick another node$/,
     exit: 1,
-    arrange: (t) => {
-      const undo = makeImmutable(nodeDir(t, 'node-b'));
-      if (!undo) throw new SkipCase('chattr +i is not supported here');
-      return undo;
-    },
+    arrange: (t) => makeImmutable(nodeDir(t, 'node-b')),
   },
   {
     title: 'a destination without enough free space',
@@ -183,8 +190,6 @@ const refusals: Refusal[] = [
     },
   },
 ];
-
-class SkipCase extends Error {}
 
 function cliArgs(request: Record<string, unknown>): string[] {
   const args = ['migrate', '--org', String(request.org), '--ns', String(request.ns), '--to', String(request.to)];
@@ -268,13 +273,7 @@ describe('bad input: one clear error, nothing changed', () => {
     describe(`refuses ${refusal.title} (${refusal.type})`, () => {
       for (const [surface, attempt] of surfaces) {
         it(`through ${surface}`, async function () {
-          let undo: (() => unknown) | void = undefined;
-          try {
-            undo = await refusal.arrange?.(t);
-          } catch (err) {
-            if (err instanceof SkipCase) this.skip();
-            throw err;
-          }
+          const undo = await refusal.arrange?.(t);
           try {
             const claim = (await t.cluster.catalog.shard('acme', 'default')).jobId;
             // Taken once the cluster is served: starting its agents records their URLs.
@@ -297,13 +296,13 @@ describe('bad input: one clear error, nothing changed', () => {
     });
   }
 
-  it('reads the free space for prepare from TASKSD_TEST_FREE_BYTES in a real worker process', async () => {
+  it('reads the free space for prepare from TASKSD_TEST_FREE_BYTES in a real worker process started with TASKSD_FAULTS=1', async () => {
     const taskQueue = `free-${randomUUID()}`;
     const worker = await startWorkerProcess({
       address: suite().server.address,
       dataRoot: t.root, catalog: t.env.TASKSD_CATALOG,
       taskQueue,
-      extra: { TASKSD_TEST_FREE_BYTES: '4096' },
+      extra: { TASKSD_FAULTS: '1', TASKSD_TEST_FREE_BYTES: '4096' },
     });
     try {
       const before = snapshotTree(t.root);

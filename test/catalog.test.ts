@@ -286,7 +286,7 @@ describe('tasksd catalog copy and a PostgreSQL cluster', function () {
       dataRoot: t.root,
       catalog: t.env.TASKSD_CATALOG,
       taskQueue,
-      extra: { TASKSD_TEST_COPY_BYTES_PER_SEC: String(512 * 1024) },
+      extra: { TASKSD_FAULTS: '1', TASKSD_TEST_COPY_BYTES_PER_SEC: String(512 * 1024) },
     });
     try {
       await seedShard(t, 'acme', 'default', 'node-a', 1500, 2048); // ~3.5 MiB: several seconds of copying

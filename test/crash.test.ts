@@ -6,10 +6,12 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { MigrationClient, type Job } from '../client';
+import type { FaultPointName } from '../faults';
 import { startDevServer } from '../temporal/dev-server';
 import { filesOn, makeCluster, seedShard, type TestCluster } from './support/fixtures';
+import { Faults } from './support/faults';
 import { suite } from './support/root-hooks';
-import { startWorkerProcess, waitForOutput, type WorkerProcess } from './support/worker-process';
+import { startWorkerProcess, type WorkerProcess } from './support/worker-process';
 
 const ROWS = 1500;
 const ROW_BYTES = 2048; // ~3.5 MiB shard: a throttled copy takes a few seconds
@@ -19,16 +21,19 @@ describe('crash safety (real processes, SIGKILL)', function () {
   let t: TestCluster;
   let workers: WorkerProcess[];
   let taskQueue: string;
+  let faults: Faults;
 
   beforeEach(async () => {
     t = await makeCluster();
     workers = [];
+    faults = new Faults();
     taskQueue = `crash-${randomUUID()}`;
     await seedShard(t, 'acme', 'default', 'node-a', ROWS, ROW_BYTES);
   });
   afterEach(async () => {
     await Promise.all(workers.map((w) => w.kill()));
     await t.close();
+    faults.cleanup();
   });
 
   async function worker(extra: NodeJS.ProcessEnv = {}, address = suite().server.address): Promise<WorkerProcess> {
@@ -47,7 +52,7 @@ describe('crash safety (real processes, SIGKILL)', function () {
     assert.deepEqual(filesOn(t, 'node-b'), ['acme.default.db'], 'no temp files on node-b');
   }
 
-  const killPoints = [
+  const killPoints: Array<{ hold: FaultPointName; status: string }> = [
     { hold: 'lock:after', status: 'locking' },
     { hold: 'replay:before', status: 'replaying' },
     { hold: 'unlock:before', status: 'replaying' },
@@ -55,10 +60,10 @@ describe('crash safety (real processes, SIGKILL)', function () {
   ];
   for (const { hold, status } of killPoints) {
     it(`finishes the move after the worker is killed at ${hold} (status ${status})`, async () => {
-      const first = await worker({ TASKSD_TEST_HOLD: hold });
+      const first = await worker(faults.env({ TASKSD_TEST_HOLD: hold }));
       const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
       const id = await migrations.start({ org: 'acme', ns: 'default', to: 'node-b' });
-      await waitForOutput(first, `holding ${hold}`);
+      await faults.holding(first, hold);
       assert.equal((await migrations.get(id))?.status, status);
       await first.kill();
       await worker();
@@ -67,7 +72,7 @@ describe('crash safety (real processes, SIGKILL)', function () {
   }
 
   it('resumes a copy from its heartbeat offset after the worker is killed mid-copy', async () => {
-    const first = await worker({ TASKSD_TEST_COPY_BYTES_PER_SEC: String(1024 * 1024) });
+    const first = await worker(faults.env({ TASKSD_TEST_COPY_BYTES_PER_SEC: String(1024 * 1024) }));
     const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
     const id = await migrations.start({ org: 'acme', ns: 'default', to: 'node-b' });
     for await (const snap of migrations.watch(id, 100)) {
@@ -81,7 +86,7 @@ describe('crash safety (real processes, SIGKILL)', function () {
   });
 
   it('the surviving worker finishes a job whose copying worker was killed', async () => {
-    const slow = { TASKSD_TEST_COPY_BYTES_PER_SEC: String(1024 * 1024) };
+    const slow = faults.env({ TASKSD_TEST_COPY_BYTES_PER_SEC: String(1024 * 1024) });
     const [a, b] = [await worker(slow), await worker(slow)];
     const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
     const id = await migrations.start({ org: 'acme', ns: 'default', to: 'node-b' });
@@ -103,7 +108,7 @@ describe('crash safety (real processes, SIGKILL)', function () {
     let server = await startDevServer({ dbFile, headless: true });
     const connection = await Connection.connect({ address: server.address });
     try {
-      await worker({ TASKSD_TEST_COPY_BYTES_PER_SEC: String(1024 * 1024) }, server.address);
+      await worker(faults.env({ TASKSD_TEST_COPY_BYTES_PER_SEC: String(1024 * 1024) }), server.address);
       const migrations = new MigrationClient(new Client({ connection }), taskQueue, undefined, t.cluster.catalog.clusterId);
       const id = await migrations.start({ org: 'acme', ns: 'default', to: 'node-b' });
       for await (const snap of migrations.watch(id, 100)) {

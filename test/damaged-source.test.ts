@@ -3,8 +3,7 @@
 // fails the move as SourceCorrupt naming the source file; a sound source with a
 // damaged copy still points at the copy and the destination disk.
 import { strict as assert } from 'node:assert';
-import { flipOneByte } from '../activities/node/copy-faults';
-import type { ActivityTestHooks } from '../activities/test-hooks';
+import { flipOneByte, type ActivityTestHooks } from '../faults';
 import { ErrorType } from '../common/errors';
 import { openShardFile } from '../store/shard-file';
 import { structuralProblems } from '../store/sqlite-thread';

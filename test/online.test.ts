@@ -14,6 +14,7 @@ import { Cluster } from '../store/cluster';
 import { LocalReplicator } from '../store/local-replicator';
 import { filesOn, makeCluster, seedShard, serveCluster, whileServing, withWorker, type TestCluster } from './support/fixtures';
 import { suite } from './support/root-hooks';
+import { holdingLine } from './support/faults';
 import { startWorkerProcess, waitForOutput, type WorkerProcess } from './support/worker-process';
 
 const ORG = 'acme';
@@ -118,7 +119,7 @@ describe('online moves under concurrent writers (other processes)', function () 
     }
 
     it('during the online copy: writes go on during the copy, and the next worker finishes the move', async () => {
-      const first = await doomedWorker({ TASKSD_TEST_COPY_BYTES_PER_SEC: String(256 * 1024) });
+      const first = await doomedWorker({ TASKSD_FAULTS: '1', TASKSD_TEST_COPY_BYTES_PER_SEC: String(256 * 1024) });
       await load();
       await writers!.waitForAcks(LOAD.writers);
       const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
@@ -138,12 +139,12 @@ describe('online moves under concurrent writers (other processes)', function () 
     });
 
     it('during the locked replay: writes are refused and retried, none lost, and the next worker finishes', async () => {
-      const first = await doomedWorker({ TASKSD_TEST_HOLD: 'replay:after' });
+      const first = await doomedWorker({ TASKSD_FAULTS: '1', TASKSD_TEST_HOLD: 'replay:after' });
       await load();
       await writers!.waitForAcks(LOAD.writers);
       const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
       const id = await migrations.start({ org: ORG, ns: NS, to: 'node-b', mode: 'online' });
-      await waitForOutput(first, 'holding replay:after');
+      await waitForOutput(first, holdingLine('replay:after'));
       await first.kill();
       assert.equal((await t.cluster.listShards())[0].lockedBy, id, 'killed behind the barrier');
       await assert.rejects(

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import type { MigrationClient } from '../client';
 import { reconcilerWorkflowId } from '../common/names';
 import { ensureReconciler } from '../temporal/reconciler';
-import type { ActivityTestHooks } from '../activities/test-hooks';
+import type { ActivityTestHooks } from '../faults';
 import { eventually } from './support/eventually';
 import { filesOn, makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
 import { suite } from './support/root-hooks';

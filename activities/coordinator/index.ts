@@ -7,7 +7,7 @@ import { inCluster } from '../cluster-guard';
 import { withFailures } from '../failures';
 import type { JobLookup } from '../reconcile';
 import { scanOrphans } from '../reconcile';
-import { holdable, type ActivityTestHooks } from '../test-hooks';
+import { NO_FAULTS, type FaultPoints } from '../../faults';
 import type { HandOffResult, JobRef, OrphanScan, PrepareInput, ReconcileInput, StepChanges } from '../types';
 import { prepareMove } from './prepare';
 import { ErrorType, TasksdError } from '../../common/errors';
@@ -16,12 +16,13 @@ export interface CoordinatorDeps {
   cluster: Cluster;
   /** Asks Temporal how a job stands; the reconciler needs it. */
   jobs: JobLookup;
-  testHooks?: ActivityTestHooks;
+  /** Fault points (faults/): NO_FAULTS in production. */
+  faults?: FaultPoints;
 }
 
-export function createCoordinatorActivities({ cluster, jobs, testHooks }: CoordinatorDeps) {
+export function createCoordinatorActivities({ cluster, jobs, faults = NO_FAULTS }: CoordinatorDeps) {
   const { catalog } = cluster;
-  const step = <R>(name: string, fn: (job: JobRef) => Promise<R>) => withFailures(inCluster(cluster, holdable(name, testHooks?.hold, fn)));
+  const step = <R>(name: 'claim' | 'handOff' | 'release' | 'ownerOf', fn: (job: JobRef) => Promise<R>) => withFailures(inCluster(cluster, faults.around(name, fn)));
   return {
     prepare: withFailures(async (input: PrepareInput) => prepareMove(cluster, input)),
 

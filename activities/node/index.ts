@@ -20,10 +20,12 @@ import type { ShardTransport } from '../../transport/transport';
 import { pullSnapshot } from '../../transport/pull-copy';
 import { withFailures } from '../failures';
 import { heartbeatWhile } from '../heartbeat';
-import { holdable, type ActivityTestHooks } from '../test-hooks';
 import type { CatchUpResult, CopyHeartbeat, CopyResult, JobRef, LockResult, ReplayResult, SnapshotPin, StepChanges, UnlockResult } from '../types';
 import { checkDestinationSide, freeBytesOf, heldBy, inspectSourceFile } from './checks';
-import { asDiskError, failWritesWith, flipOneByte } from './copy-faults';
+import { NO_FAULTS, type ACTIVITY_POINTS, type FaultPoints } from '../../faults';
+
+type StepName = (typeof ACTIVITY_POINTS)[number];
+import { asDiskError } from './copy-faults';
 
 export interface NodeDeps {
   /** This node's files, as its agent serves them. */
@@ -34,19 +36,20 @@ export interface NodeDeps {
   peer: (nodeId: string) => Promise<ShardTransport>;
   /** Keep a moved source under a name no command reports as a shard. */
   retainSource?: boolean;
-  testHooks?: ActivityTestHooks;
+  /** Fault points (faults/): NO_FAULTS in production. */
+  faults?: FaultPoints;
 }
 
-export function createNodeActivities({ store, pins, peer, retainSource = false, testHooks = {} }: NodeDeps) {
+export function createNodeActivities({ store, pins, peer, retainSource = false, faults = NO_FAULTS }: NodeDeps) {
   const nodeId = store.nodeId;
   const { catalog } = store.cluster;
   const file = (job: JobRef) => store.file(job.org, job.ns);
   /** A step of this node as the move's source (or destination): refuses a task routed to the wrong node. */
   const as =
     (role: 'from' | 'to') =>
-    <A extends unknown[], R>(name: string, fn: (job: JobRef, ...rest: A) => Promise<R>) =>
+    <A extends unknown[], R>(name: StepName, fn: (job: JobRef, ...rest: A) => Promise<R>) =>
       withFailures(
-        holdable(name, testHooks.hold, async (job: JobRef, ...rest: A) => {
+        faults.around(name, async (job: JobRef, ...rest: A) => {
           if (job[role] !== nodeId) {
             throw new TasksdError(ErrorType.WrongCluster, `node ${nodeId} got the ${name} step meant for node ${job[role]} of job ${job.jobId}; not acting`);
           }
@@ -89,7 +92,7 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
     /** Destination: its directory takes files, holds no other copy of the shard, and has room. */
     checkDestination: destination('checkDestination', async (job: JobRef, sourceBytes: number) => {
       const dir = await store.dir();
-      const free = testHooks.freeBytes;
+      const free = faults.freeBytes;
       checkDestinationSide({
         node: nodeId,
         dir,
@@ -140,9 +143,8 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
         const incoming = incomingFile(dir, job.org, job.ns);
         const previous = ctx.info.heartbeatDetails as CopyHeartbeat | undefined;
         let last: CopyHeartbeat = { bytesCopied: previous?.bytesCopied ?? 0, totalBytes: previous?.totalBytes ?? pin.size, snapshotId: previous?.snapshotId };
-        const failWrites = testHooks.failCopyWith ? failWritesWith(testHooks.failCopyWith) : undefined;
         const transport = await peer(job.from);
-        const rate = [maxBytesPerSecond, testHooks.copyBytesPerSecond].filter((r): r is number => !!r);
+        const rate = [maxBytesPerSecond, faults.copyBytesPerSecond].filter((r): r is number => !!r);
         if (last.bytesCopied > 0 && last.snapshotId) {
           ctx.log.info(`resuming copy of ${job.org}/${job.ns} at byte ${last.bytesCopied} of snapshot ${last.snapshotId}`, { jobId: job.jobId });
         }
@@ -156,7 +158,7 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
               resumeFrom: last.snapshotId && last.bytesCopied > 0 ? { offset: last.bytesCopied, snapshotId: last.snapshotId } : undefined,
               maxBytesPerSecond: rate.length ? Math.min(...rate) : undefined,
               onProgress: (progress) => {
-                failWrites?.(progress.bytesCopied);
+                faults.onCopyProgress(progress.bytesCopied);
                 ctx.heartbeat((last = progress) satisfies CopyHeartbeat);
               },
               log: (line) => ctx.log.warn(line, { jobId: job.jobId }),
@@ -164,10 +166,10 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
             }),
             () => last,
           );
-          if (testHooks.corruptCopy) flipOneByte(incoming);
+          faults.afterCopy(incoming);
           const expected = { seq: pulled.snapshot.seq, rows: pulled.snapshot.rows };
           try {
-            await heartbeatWhile(install(incoming, finalPath, { org: job.org, ns: job.ns, jobId: job.jobId, copy: { signal: ctx.cancellationSignal } }, expected), () => last);
+            await heartbeatWhile(install(incoming, finalPath, { org: job.org, ns: job.ns, jobId: job.jobId, copy: { signal: ctx.cancellationSignal } }, expected, { afterRename: () => faults.at('install:after-rename') }), () => last);
           } catch (err) {
             if (!(err instanceof TasksdError && err.type === ErrorType.VerificationFailed)) throw err;
             const sourceNode = await catalog.node(job.from);
@@ -182,6 +184,7 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
             });
           }
           await transport.unpin({ org: job.org, ns: job.ns, jobId: job.jobId }).catch(() => undefined); // the source's idle timeout frees it otherwise
+          await faults.at('checkpointAndCopy:after-install');
           return { bytes: pulled.bytes, ...expected, sha256: pulled.sha256 };
         } catch (err) {
           // A failed or cancelled copy leaves nothing behind; a cut link keeps what arrived, to resume from.
@@ -224,12 +227,13 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
     /** Destination, after the catalog handed it the shard: writable at the new epoch. */
     unlock: destination('unlock', async (job: JobRef, epoch: number): Promise<UnlockResult & StepChanges> => {
       const applied = unlockAsOwner(await file(job), job.jobId, epoch);
+      await faults.at('unlock:after-release');
       return { seq: applied.seq, unlockedAt: applied.at ?? Date.now(), changes: applied.unlocked ? [`unlocked ${job.org}/${job.ns} on its new owner ${nodeId}`] : [] };
     }),
 
     /** Source, after the hand-off: marks its file moved and removes it (or keeps it, renamed). */
     retire: source('retire', async (job: JobRef): Promise<StepChanges> => {
-      const retired = retireFile(await file(job), job.to, job.jobId, { retain: retainSource });
+      const retired = await retireFile(await file(job), job.to, job.jobId, { retain: retainSource, afterMark: () => faults.at('retire:after-mark') });
       return { changes: retired ? [`retired the old copy on ${nodeId}`] : [] };
     }),
 
@@ -239,6 +243,7 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
       const finalPath = shardFile(dir, job.org, job.ns);
       const ours = [incomingFile(dir, job.org, job.ns), ...(heldBy(finalPath) === job.jobId ? [finalPath] : [])].filter((f) => fs.existsSync(f));
       for (const leftover of ours) removeDatabaseFiles(leftover);
+      await faults.at('discardCopy:after-remove');
       return { changes: ours.map((f) => `removed ${f} from ${nodeId}`) };
     }),
 
@@ -246,6 +251,7 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
     unlockInPlace: source('unlockInPlace', async (job: JobRef): Promise<StepChanges> => {
       const locked = heldBy(await file(job)) === job.jobId;
       if (locked) await store.replicator.propose({ op: 'unlock', org: job.org, ns: job.ns, jobId: job.jobId });
+      await faults.at('unlockInPlace:after-unlock');
       await pins.unpin(job.org, job.ns, job.jobId);
       return { changes: locked ? [`lifted the lock on ${nodeId}`] : [] };
     }),

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { ActivityTestHooks } from '../../activities/test-hooks';
+import { testFaults, type ActivityTestHooks } from '../../faults';
 import { MigrationClient } from '../../client';
 import { Cluster } from '../../store/cluster';
 import { LocalReplicator } from '../../store/local-replicator';
@@ -71,7 +71,7 @@ export function serveCluster(t: TestCluster, taskQueue: string, testHooks: Activ
     taskQueue,
     workflowBundle: suite().bundle,
     token: clusterToken(t.root),
-    testHooks,
+    faults: testFaults(testHooks),
   });
 }
 
