@@ -32,7 +32,7 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import type { ActivityTestHooks } from '../activities/test-hooks';
+import type { ActivityTestHooks } from '../faults';
 import type { MigrationClient } from '../client';
 import { ErrorType } from '../common/errors';
 import type { Job } from '../common/job';
