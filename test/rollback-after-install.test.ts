@@ -6,33 +6,27 @@
 // as frames), it owns the shard unlocked and writable at the same epoch, the claim is
 // gone, and nothing of the job is left on the destination.
 //
-// How each case reaches "installed, replaying" without sleeps (the only hook used is
-// `hold`, which parks the first attempt of one activity; it never heartbeats):
-// - cancel: park the step that runs right after the install — offline `replay:before`
-//   (status `replaying`), online `catchUp:before` (status `replaying`, shard still
-//   writable) — then `migrations.cancel(id)`. The parked attempt cannot hear the cancel
-//   (no heartbeats), so the test reports it cancelled by id once the server shows the
-//   cancel requested (reportParkedCancelled); the workflow's cancel and rollback are
-//   the product's own.
+// How each case reaches "installed, replaying" without sleeps: a fault point (faults/)
+// holds the step that runs right after the install — offline `replay:before` (status
+// `replaying`), online `catchUp:before` (cancel) or `checkpointAndCopy:after` (failure).
+// A held step heartbeats, so it hears a cancel, and it goes on when the test writes its
+// release file.
+// - cancel: `migrations.cancel(id)` while the step is held; the workflow's cancel and
+//   rollback are the product's own.
 // - failure: the destination's installed copy diverges from the source, and the
 //   replay's checksum gate (seq, rows, content checksum against the locked source)
 //   refuses it: VerificationFailed. The divergence is written straight into the
 //   installed file with better-sqlite3 — one row's title changed and the stored
 //   content checksum adjusted to match (store/content-sum.js), so the copy is
 //   internally consistent yet not the source's; the kind of drift the gate exists for.
-//   No product code changes. The write must land after the install and before the
-//   gate, so a step is parked there and released by the server itself: the parked
-//   attempt sends no heartbeat, so the `bulk` policy's 10 s heartbeat timeout ends it
-//   and the retry (attempts after the first are never parked) runs on. Offline that
-//   step is `replay:before` (bulk: the corruption is written while the job is
-//   `replaying`); online the replay and catch-up are `checks` steps (30 s start-to-close,
-//   no heartbeat timeout), so the park is `checkpointAndCopy:after` (bulk: returns after
-//   the install, status still `copying`), and the retried copy finds its file installed,
-//   the catch-up finds nothing to apply, and the replay's gate fails in `replaying`.
+//   It is written while the step is held, then the step is released. Online the held
+//   step is the copy's `after` point (the catch-up and replay run to the gate, which
+//   fails in `replaying`).
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import type { ActivityTestHooks } from '../faults';
+import * as path from 'node:path';
+import { releaseFile, type ActivityTestHooks } from '../faults';
 import type { MigrationClient } from '../client';
 import { ErrorType } from '../common/errors';
 import type { Job } from '../common/job';
@@ -40,7 +34,6 @@ import { adjust, recomputeContentSum } from '../store/content-sum';
 import { defaultNodeDir, shardFile } from '../store/layout';
 import { inWriteTransaction, openShardFile, readState, type ShardState } from '../store/shard-file';
 import { storedFingerprint, type Fingerprint } from '../store/verify';
-import { temporal } from '@temporalio/proto';
 import { eventually } from './support/eventually';
 import { filesOn, makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
 import { suite } from './support/root-hooks';
@@ -104,26 +97,6 @@ describe('rollback after the copy is installed (issue 13, item 5)', function () 
     });
   }
 
-  /**
-   * The parked attempt waits for its cancellation, but an activity learns of one only
-   * from a heartbeat's answer, and a parked one sends none: left alone, it ends by its
-   * own timeout (offline replay: 10 s heartbeat; online catch-up: 30 s start-to-close),
-   * which the workflow reads as the destination gone (see the report). Once the
-   * server shows the operator's cancel requested for that attempt, the test reports
-   * the cancellation for it by id — what the attempt itself would do on its next
-   * heartbeat — so the workflow gets the activity's CancelledFailure. It parked
-   * *before* its work, so nothing of it runs after the rollback starts.
-   */
-  async function reportParkedCancelled(id: string, activity: string): Promise<void> {
-    const handle = suite().client.workflow.getHandle(id);
-    const activityId = await eventually(`the cancel of ${activity} requested`, async () => {
-      const pending = (await handle.describe()).raw.pendingActivities ?? [];
-      const parked = pending.find((a) => a.activityType?.name === activity);
-      return parked?.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED ? parked.activityId! : undefined;
-    });
-    await suite().client.activity.reportCancellation({ workflowId: id, activityId }, undefined);
-  }
-
   /** Changes one row of the installed copy and keeps its stored checksum consistent with it: same seq and rows, other content. */
   function divergeDestination(): void {
     const db = openShardFile(fileOn('node-b'));
@@ -156,6 +129,7 @@ describe('rollback after the copy is installed (issue 13, item 5)', function () 
 
   for (const { mode, cause, hooks, parkedIn } of cases) {
     it(`${mode}, ${cause} after the install: rolled back, the source unchanged, owning and writable, nothing on node-b`, async () => {
+      const releaseDir = fs.mkdtempSync(path.join(suite().scratch, 'release-'));
       const before = imageOf(fileOn('node-a'));
       const catalogBefore = await t.cluster.catalog.shard(ORG, NS);
       assert.equal(catalogBefore.owner, 'node-a');
@@ -166,13 +140,14 @@ describe('rollback after the copy is installed (issue 13, item 5)', function () 
           const id = await migrations.start({ org: ORG, ns: NS, to: 'node-b', mode });
           await installed(migrations, id, parkedIn);
           if (mode === 'offline') assert.equal(imageOf(fileOn('node-a')).state.lockedBy, id, 'offline: the source is locked by then');
-          if (cause === 'cancel') {
-            await migrations.cancel(id);
-            await reportParkedCancelled(id, hooks.hold!.activity);
-          } else divergeDestination();
+          if (cause === 'cancel') await migrations.cancel(id);
+          else {
+            divergeDestination();
+            fs.writeFileSync(releaseFile(releaseDir, `${hooks.hold!.activity}:${hooks.hold!.when}`), '');
+          }
           return migrations.result(id);
         },
-        hooks,
+        { ...hooks, releaseDir },
       );
 
       assert.equal(job.status, 'failed', `job ${job.id} should have failed: ${JSON.stringify(job)}`);
