@@ -4,7 +4,6 @@
 // commit point of a move. Two drivers implement this one interface (sqlite.ts, the
 // embedded default; postgres.ts, for clusters of several machines), with the same
 // semantics; nothing above this folder constructs a driver (open.ts picks one).
-import type { ErrorTypeName } from '../common/errors';
 
 export interface NodeRecord {
   id: string;
@@ -121,10 +120,4 @@ export interface Catalog {
    * one it opened with: reopen to see the adopted one.
    */
   adopt(snapshot: CatalogSnapshot): Promise<AdoptResult>;
-}
-
-/** Catalog errors carry a domain type so activities and the CLI report them like any other. */
-export interface CatalogErrorShape {
-  type: ErrorTypeName;
-  message: string;
 }

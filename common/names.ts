@@ -14,9 +14,6 @@ export function clusterTaskQueue(taskQueue: string, clusterId: string): string {
   return `${sharedTaskQueue(taskQueue)}@${clusterId}`;
 }
 
-/** Cluster ids are made by the catalog in this one shape. */
-export const CLUSTER_ID_PATTERN = /^c-[0-9a-f]{12}$/;
-
 /** The task queue every cluster's workers share, given either it or a cluster's own queue. */
 export function sharedTaskQueue(taskQueue: string): string {
   return taskQueue.replace(/@c-[0-9a-f]{12}$/, '');

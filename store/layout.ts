@@ -9,10 +9,6 @@ function names(...ids: Array<[string, string]>): string[] {
   return ids.map(([what, value]) => (ID_PATTERN.test(value) ? value : parseId(what, value)));
 }
 
-export function catalogPath(dataRoot: string): string {
-  return path.join(dataRoot, 'catalog.db');
-}
-
 export function defaultNodeDir(dataRoot: string, nodeId: string): string {
   const [node] = names(['node', nodeId]);
   return path.join(dataRoot, 'nodes', node);

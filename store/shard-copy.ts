@@ -7,8 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../common/errors';
-import { fileSize, fsyncDir, fsyncFile, removeDatabaseFiles } from './durable-fs';
-import { incomingFile, shardFile } from './layout';
+import { fileSize, fsyncDir, fsyncFile } from './durable-fs';
 import { checkpointFully, type CheckpointOptions } from './checkpoint';
 import { openShardFile, readState, type ShardDb } from './shard-file';
 import { sameContent, storedFingerprint } from './verify';
@@ -101,10 +100,4 @@ export async function install(
   fs.renameSync(incoming, finalPath);
   await afterRename?.(); // a fault point: renamed, the directory not yet fsynced
   fsyncDir(path.dirname(finalPath)); // the rename itself survives a power loss
-}
-
-/** Removes everything this job may have put on the destination node. */
-export function removeCopies(destDir: string, org: string, ns: string, includeFinal: boolean): void {
-  removeDatabaseFiles(incomingFile(destDir, org, ns));
-  if (includeFinal) removeDatabaseFiles(shardFile(destDir, org, ns));
 }
