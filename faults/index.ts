@@ -9,6 +9,9 @@
 // into a real deployment must not keep shards locked, throttle or fail every move).
 //
 //   TASKSD_TEST_HOLD=<point>[,<point>…]   hold at these points (names: FAULT_POINTS below)
+//   TASKSD_TEST_ARMED_HOLDS=1             hold one job at one point when the test arms it:
+//                                         <dir>/<point>@<job id>.hold exists (the kill matrix
+//                                         parks dozens of moves, each at its own point)
 //   TASKSD_FAULTS_DIR=<dir>               where release files are looked for (default: a
 //                                         tasksd-faults-<pid> directory under the OS temp dir)
 //   TASKSD_TEST_COPY_BYTES_PER_SEC=<n>    caps every copy's rate
@@ -18,6 +21,7 @@
 //
 // Holding and releasing: a process that reaches a held point prints, on stdout,
 //   fault point <name>: holding (release: <TASKSD_FAULTS_DIR>/<name>.release)
+// (an armed hold names its job: "fault point <name>@<job id>: holding (release: …/<name>@<job id>.release)")
 // and waits (heartbeating, if inside an activity) until that release file exists, then
 // goes on; it also ends the wait when the activity is cancelled, or when the process is
 // killed. Only an activity's first attempt holds, so the retry after a kill finishes the
@@ -76,6 +80,8 @@ export interface FaultConfig {
   holdAt?: string[];
   /** Where release files are looked for. */
   releaseDir?: string;
+  /** Holds a job at a point when `<releaseDir>/<point>@<job id>.hold` exists (armHold). */
+  armedHolds?: boolean;
 }
 
 /** The settings in-process tests pass to withWorker (kept under its old name). */
@@ -119,6 +125,7 @@ export function testFaults(config: FaultConfig = {}): FaultPoints {
   const releaseDir = config.releaseDir ?? path.join(os.tmpdir(), `tasksd-faults-${process.pid}`);
   const active = [
     ...[...holds].map((p) => `hold at ${p} (release: ${releaseFile(releaseDir, p)})`),
+    ...(config.armedHolds ? [`hold a job at a point when ${armFile(releaseDir, '<point>', '<job id>')} exists`] : []),
     ...(config.copyBytesPerSecond ? [`copy rate capped at ${config.copyBytesPerSecond} B/s`] : []),
     ...(config.failCopyWith ? [`every copy fails with ${config.failCopyWith}`] : []),
     ...(config.corruptCopy ? ['every copy is corrupted before verification'] : []),
@@ -127,14 +134,20 @@ export function testFaults(config: FaultConfig = {}): FaultPoints {
   if (active.length === 0) return NO_FAULTS;
 
   async function at(point: FaultPointName): Promise<void> {
-    if (!holds.has(point)) return;
-    const file = releaseFile(releaseDir, point);
-    if (fs.existsSync(file)) return;
     const ctx = activityContext();
+    const job = ctx?.info.workflowExecution?.workflowId;
+    const held = holds.has(point)
+      ? point
+      : config.armedHolds && job && fs.existsSync(armFile(releaseDir, point, job))
+        ? `${point}@${job}`
+        : undefined;
+    if (!held) return;
+    const file = releaseFile(releaseDir, held);
+    if (fs.existsSync(file)) return;
     if (ctx && ctx.info.attempt > 1) return; // only the first attempt holds, so a retry can finish the job
-    console.log(`fault point ${point}: holding (release: ${file})`);
+    console.log(`fault point ${held}: holding (release: ${file})`);
     await waitForRelease(file, ctx);
-    console.log(`fault point ${point}: released`);
+    console.log(`fault point ${held}: released`);
   }
   const failWrites = config.failCopyWith ? failWritesWith(config.failCopyWith) : undefined;
   return {
@@ -142,7 +155,7 @@ export function testFaults(config: FaultConfig = {}): FaultPoints {
     active,
     at,
     around: (name, fn) =>
-      holds.has(`${name}:before`) || holds.has(`${name}:after`)
+      config.armedHolds || holds.has(`${name}:before`) || holds.has(`${name}:after`)
         ? async (...args) => {
             await at(`${name}:before`);
             const result = await fn(...args);
@@ -166,6 +179,7 @@ export const FAULT_VARIABLES = [
   'TASKSD_TEST_FAIL_COPY',
   'TASKSD_TEST_CORRUPT_COPY',
   'TASKSD_TEST_FREE_BYTES',
+  'TASKSD_TEST_ARMED_HOLDS',
   'TASKSD_FAULTS_DIR',
 ] as const;
 
@@ -201,13 +215,17 @@ export function faultsFromEnv(
     if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name}=${raw} is not an integer ≥ ${min}`);
     return n;
   };
-  const corrupt = env.TASKSD_TEST_CORRUPT_COPY;
-  if (corrupt !== undefined && corrupt !== '' && corrupt !== '1') throw new Error(`TASKSD_TEST_CORRUPT_COPY=${corrupt} is not 1`);
+  const flag = (name: 'TASKSD_TEST_CORRUPT_COPY' | 'TASKSD_TEST_ARMED_HOLDS') => {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '' && raw !== '1') throw new Error(`${name}=${raw} is not 1`);
+    return raw === '1';
+  };
   const faults = testFaults({
     copyBytesPerSecond: number('TASKSD_TEST_COPY_BYTES_PER_SEC', 1),
     freeBytes: number('TASKSD_TEST_FREE_BYTES', 0),
     failCopyWith: env.TASKSD_TEST_FAIL_COPY || undefined,
-    corruptCopy: corrupt === '1',
+    corruptCopy: flag('TASKSD_TEST_CORRUPT_COPY'),
+    armedHolds: flag('TASKSD_TEST_ARMED_HOLDS'),
     holdAt: (env.TASKSD_TEST_HOLD ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     releaseDir: env.TASKSD_FAULTS_DIR || undefined,
   });
@@ -217,6 +235,11 @@ export function faultsFromEnv(
 
 export function releaseFile(dir: string, point: string): string {
   return path.join(dir, `${point}.release`);
+}
+
+/** The file that arms a hold of one job at one point (TASKSD_TEST_ARMED_HOLDS). */
+export function armFile(dir: string, point: string, jobId: string): string {
+  return path.join(dir, `${point}@${jobId}.hold`);
 }
 
 export function knownPoints(): string[] {

@@ -29,10 +29,8 @@ import { LocalReplicator } from '../store/local-replicator';
 import type { TaskInput } from '../store/replicator';
 import { ClusterClient } from '../transport/cluster-client';
 import { Peers } from '../transport/peers';
-import { nowMs, WriteLog, type WriteRecord } from './log';
-
-const FIRST_BACKOFF_MS = 2;
-const MAX_BACKOFF_MS = 50;
+import { WriteLog } from './log';
+import { startWriteLoop } from './write-loop';
 
 /** Refusals that happen before a write applies anything, so retrying cannot double-apply. */
 export function isRetryable(err: unknown): boolean {
@@ -93,8 +91,6 @@ function options() {
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
 async function run(): Promise<void> {
   const opts = options();
   const cluster = await Cluster.open(opts.dataRoot, { catalog: catalogSetting() });
@@ -108,50 +104,22 @@ async function run(): Promise<void> {
     const replicator = new LocalReplicator(cluster);
     put = (task) => replicator.propose({ op: 'put', org: opts.org, ns: opts.ns, task });
   }
-  const retryable = opts.via === 'agent' ? isRetryableViaAgent : isRetryable;
   const log = new WriteLog(opts.logFile);
-  let stopping = false;
-  const stop = () => (stopping = true);
+  const loop = startWriteLoop({
+    ...opts,
+    put,
+    retryable: opts.via === 'agent' ? isRetryableViaAgent : isRetryable,
+    log,
+    onRecord: (record) => {
+      if (record.ok) process.stdout.write(`ack ${record.seq} ${record.at.toFixed(3)}\n`);
+    },
+  });
+  const stop = () => void loop.stop();
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-
-  /** One put, retried while the shard refuses it; resolves with what to log. */
-  async function write(n: number): Promise<WriteRecord> {
-    const id = `lg-${opts.writerId}-${(n - 1) % opts.keys}`;
-    const value = `lg-${opts.writerId}-${n}`;
-    const startedAt = nowMs();
-    const base = { writer: opts.writerId, n, id, value, startedAt };
-    let backoff = FIRST_BACKOFF_MS;
-    for (let attempts = 1; ; attempts++) {
-      try {
-        const { seq } = await put({ id, title: value, body: opts.body });
-        return { ...base, ok: true, seq, at: nowMs(), attempts };
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        if (!retryable(err)) return { ...base, ok: false, at: nowMs(), attempts, reason };
-        if (stopping) return { ...base, ok: false, at: nowMs(), attempts, reason: `stopped while refused: ${reason}` };
-        if (nowMs() - startedAt > opts.giveUpMs) return { ...base, ok: false, at: nowMs(), attempts, reason: `gave up: ${reason}` };
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-      }
-    }
-  }
-
-  const interval = 1000 / opts.rate;
-  const start = nowMs();
-  const end = opts.durationMs > 0 ? start + opts.durationMs : Infinity;
-  let due = start;
   process.stdout.write('ready\n');
   try {
-    for (let n = 1; !stopping && nowMs() < end; n++) {
-      await sleep(due - nowMs());
-      if (stopping) break;
-      const record = await write(n);
-      log.append(record);
-      if (record.ok) process.stdout.write(`ack ${record.seq} ${record.at.toFixed(3)}\n`);
-      // A steady rate: after a stall, carry on at the rate instead of bursting to catch up.
-      due = Math.max(due + interval, nowMs());
-    }
+    await loop.done;
   } finally {
     log.close();
     await peers?.close();

@@ -23,34 +23,24 @@
 //   step is the copy's `after` point (the catch-up and replay run to the gate, which
 //   fails in `replaying`).
 import { strict as assert } from 'node:assert';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { releaseFile, type ActivityTestHooks } from '../faults';
 import type { MigrationClient } from '../client';
 import { ErrorType } from '../common/errors';
 import type { Job } from '../common/job';
-import { adjust, recomputeContentSum } from '../store/content-sum';
+import { adjust } from '../store/content-sum';
 import { defaultNodeDir, shardFile } from '../store/layout';
-import { inWriteTransaction, openShardFile, readState, type ShardState } from '../store/shard-file';
-import { storedFingerprint, type Fingerprint } from '../store/verify';
+import { inWriteTransaction, openShardFile, readState } from '../store/shard-file';
 import { eventually } from './support/eventually';
 import { filesOn, makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
 import { suite } from './support/root-hooks';
+import { imageOf } from './support/shard-image';
 
 const ORG = 'acme';
 const NS = 'default';
 const ROWS = 1500;
 const SHARD_FILE = `${ORG}.${NS}.db`;
-
-/** What "the source is unchanged" compares: its state row, stored and recomputed fingerprints, and a digest of every row. */
-interface SourceImage {
-  state: ShardState;
-  fingerprint: Fingerprint;
-  recomputed: { sum: string; rows: number };
-  tasks: string;
-  changes: string;
-}
 
 describe('rollback after the copy is installed (issue 13, item 5)', function () {
   let t: TestCluster;
@@ -61,26 +51,6 @@ describe('rollback after the copy is installed (issue 13, item 5)', function () 
   afterEach(() => t.close());
 
   const fileOn = (node: string) => shardFile(defaultNodeDir(t.root, node), ORG, NS);
-
-  function imageOf(file: string): SourceImage {
-    const db = openShardFile(file, { readonly: true });
-    try {
-      const digest = (sql: string) => {
-        const hash = createHash('sha256');
-        for (const row of db.prepare(sql).raw().iterate()) hash.update(JSON.stringify(row, (_k, v) => (v?.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v)));
-        return hash.digest('hex');
-      };
-      return db.transaction(() => ({
-        state: readState(db),
-        fingerprint: storedFingerprint(db),
-        recomputed: recomputeContentSum(db),
-        tasks: digest('SELECT id, title, body, seq FROM tasks ORDER BY id'),
-        changes: digest('SELECT seq, op, task_id FROM changes ORDER BY seq'),
-      }))();
-    } finally {
-      db.close();
-    }
-  }
 
   /** The copy on node-b is installed (its final file exists, held by the job) and the job reports `status`. */
   async function installed(migrations: MigrationClient, id: string, status: string): Promise<void> {

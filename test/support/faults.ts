@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { releaseFile, type FaultPointName } from '../../faults';
+import { armFile, releaseFile, type FaultPointName } from '../../faults';
 
 /** A process whose output the test reads (WorkerProcess, AgentProcess). */
 export interface Observed {
@@ -31,6 +31,31 @@ export class Faults {
   /** Lets every process holding at `point` (with this directory) go on. */
   release(point: FaultPointName): void {
     fs.writeFileSync(releaseFile(this.dir, point), `released by the test at ${new Date().toISOString()}\n`);
+  }
+
+  /** With TASKSD_TEST_ARMED_HOLDS=1: the job `jobId` holds at `point` (its first attempt) until releaseJob. */
+  arm(point: FaultPointName, jobId: string): void {
+    fs.writeFileSync(armFile(this.dir, point, jobId), '');
+  }
+
+  /** Resolves once any of `procs` prints that it holds job `jobId` at `point`. */
+  holdingJob(procs: Observed[], point: FaultPointName, jobId: string, timeoutMs = 120_000): Promise<Observed> {
+    const text = `fault point ${point}@${jobId}: holding`;
+    return Promise.race([
+      ...procs.map((proc) => watcherOf(proc).waitFor(text).then(() => proc)),
+      new Promise<never>((_, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no process printed "${text}" within ${timeoutMs} ms:\n${procs.map((p) => p.output().slice(-2000)).join('\n---\n')}`)),
+          timeoutMs,
+        );
+        timer.unref();
+      }),
+    ]);
+  }
+
+  /** Lets job `jobId` go on at `point`. */
+  releaseJob(point: FaultPointName, jobId: string): void {
+    this.release(`${point}@${jobId}` as FaultPointName);
   }
 
   cleanup(): void {
@@ -61,4 +86,45 @@ function waitForLine(proc: Observed, text: string, timeoutMs: number): Promise<v
     proc.child.stderr?.on('data', check);
     proc.child.once('exit', exited);
   });
+}
+
+/**
+ * One listener per process for any number of awaited lines (the kill matrix awaits
+ * dozens at once): each chunk is scanned once, with the tail of the output before it
+ * so a line split across chunks is still found.
+ */
+class OutputWatcher {
+  private readonly waiting = new Map<string, Array<() => void>>();
+  private scanned = 0;
+
+  constructor(private readonly proc: Observed) {
+    const scan = () => this.scan();
+    proc.child.stdout?.on('data', scan);
+    proc.child.stderr?.on('data', scan);
+  }
+
+  waitFor(text: string): Promise<void> {
+    if (this.proc.output().includes(text)) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.set(text, [...(this.waiting.get(text) ?? []), resolve]));
+  }
+
+  private scan(): void {
+    const output = this.proc.output();
+    const longest = Math.max(0, ...[...this.waiting.keys()].map((t) => t.length));
+    const fresh = output.slice(Math.max(0, this.scanned - longest));
+    this.scanned = output.length;
+    for (const [text, resolvers] of this.waiting) {
+      if (!fresh.includes(text)) continue;
+      this.waiting.delete(text);
+      resolvers.forEach((resolve) => resolve());
+    }
+  }
+}
+
+const watchers = new WeakMap<Observed, OutputWatcher>();
+
+function watcherOf(proc: Observed): OutputWatcher {
+  let watcher = watchers.get(proc);
+  if (!watcher) watchers.set(proc, (watcher = new OutputWatcher(proc)));
+  return watcher;
 }
