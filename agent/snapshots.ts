@@ -23,6 +23,8 @@ import type { NodeStore } from './node-store';
 /** A pin nobody read from for this long is released (its read transaction ends, the WAL can be checkpointed). */
 export const DEFAULT_PIN_IDLE_MS = 10 * 60_000;
 const READ_CHUNK = 1024 * 1024;
+/** How far a snapshot stream reads ahead of the network. */
+const READ_AHEAD_BYTES = 4 * READ_CHUNK;
 
 export interface SnapshotPinsOptions {
   idleMs?: number;
@@ -74,22 +76,42 @@ class Pin {
     return chunk;
   }
 
+  /**
+   * The bytes from `offset` to the end. The stream reads ahead up to its buffer while
+   * the network drains it, so the disk and the socket stay busy together; every chunk
+   * feeds the running hash on its way out.
+   */
   stream(offset: number): Readable {
     this.active++;
+    let position = offset;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      this.active--;
+      this.touch();
+    };
     const pin = this;
-    async function* chunks() {
-      try {
-        for (let position = offset; position < pin.info.size; ) {
-          const chunk = await pin.readAt(position);
-          position += chunk.length;
-          yield chunk;
+    return new Readable({
+      highWaterMark: READ_AHEAD_BYTES,
+      read() {
+        if (position >= pin.info.size) {
+          finish();
+          return void this.push(null);
         }
-      } finally {
-        pin.active--;
-        pin.touch();
-      }
-    }
-    return Readable.from(chunks(), { objectMode: false, highWaterMark: READ_CHUNK });
+        pin.readAt(position).then(
+          (chunk) => {
+            position += chunk.length;
+            this.push(chunk);
+          },
+          (err) => this.destroy(err),
+        );
+      },
+      destroy(err, callback) {
+        finish();
+        callback(err);
+      },
+    });
   }
 
   async digest(): Promise<string> {

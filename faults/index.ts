@@ -16,7 +16,7 @@
 //                                         tasksd-faults-<pid> directory under the OS temp dir)
 //   TASKSD_TEST_COPY_BYTES_PER_SEC=<n>    caps every copy's rate
 //   TASKSD_TEST_FAIL_COPY=<errno code>    fails every copy after its first chunk (e.g. ENOSPC)
-//   TASKSD_TEST_CORRUPT_COPY=1            flips a byte of every copy before verification
+//   TASKSD_TEST_CORRUPT_COPY=1            flips a byte of every copy on its way in (before the destination hashes it)
 //   TASKSD_TEST_FREE_BYTES=<n>            every destination reports this much free space
 //
 // Holding and releasing: a process that reaches a held point prints, on stdout,
@@ -70,7 +70,7 @@ export interface FaultConfig {
   copyBytesPerSecond?: number;
   /** Fails the copy after its first chunk with this errno code (e.g. ENOSPC). */
   failCopyWith?: string;
-  /** Flips a byte of every copy before verification. */
+  /** Flips a byte of every copy on its way in, before the destination hashes it. */
   corruptCopy?: boolean;
   /** Pretends every destination has this many bytes free, so no test fills a disk. */
   freeBytes?: number;
@@ -102,8 +102,8 @@ export interface FaultPoints {
   readonly freeBytes?: number;
   /** Called with the copy's progress: throws the injected disk error. */
   onCopyProgress(bytesCopied: number): void;
-  /** Called on the finished copy before verification: corrupts it when asked. */
-  afterCopy(incoming: string): void;
+  /** Called with each chunk of a copy as it arrives: corrupts the first when asked. */
+  inTransit?: (chunk: Buffer, position: number) => void;
 }
 
 /** Production: no point holds, nothing is slowed, failed or corrupted. */
@@ -113,7 +113,6 @@ export const NO_FAULTS: FaultPoints = Object.freeze({
   at: async () => {},
   around: <A extends unknown[], R>(_name: string, fn: (...args: A) => Promise<R>) => fn,
   onCopyProgress: () => {},
-  afterCopy: () => {},
 });
 
 /** Fault points as a test configures them. */
@@ -128,7 +127,7 @@ export function testFaults(config: FaultConfig = {}): FaultPoints {
     ...(config.armedHolds ? [`hold a job at a point when ${armFile(releaseDir, '<point>', '<job id>')} exists`] : []),
     ...(config.copyBytesPerSecond ? [`copy rate capped at ${config.copyBytesPerSecond} B/s`] : []),
     ...(config.failCopyWith ? [`every copy fails with ${config.failCopyWith}`] : []),
-    ...(config.corruptCopy ? ['every copy is corrupted before verification'] : []),
+    ...(config.corruptCopy ? ['every copy gets one byte flipped on its way in'] : []),
     ...(config.freeBytes !== undefined ? [`every destination reports ${config.freeBytes} bytes free`] : []),
   ];
   if (active.length === 0) return NO_FAULTS;
@@ -166,9 +165,11 @@ export function testFaults(config: FaultConfig = {}): FaultPoints {
     copyBytesPerSecond: config.copyBytesPerSecond,
     freeBytes: config.freeBytes,
     onCopyProgress: (bytes) => failWrites?.(bytes),
-    afterCopy: (incoming) => {
-      if (config.corruptCopy) flipOneByte(incoming);
-    },
+    inTransit: config.corruptCopy
+      ? (chunk, position) => {
+          if (position === 0 && chunk.length > 0) chunk[chunk.length - 1] ^= 0x20; // a bit flipped on the wire or in memory
+        }
+      : undefined,
   };
 }
 

@@ -2,8 +2,10 @@
 // offline the locked shard checkpointed, online a reader on an empty WAL that freezes
 // the main file while writers go on appending to the WAL (SQLITE-COPY.md). The
 // destination's copy lands as "<shard>.incoming" (transport/pull-copy.ts), is
-// fsynced and verified there, is marked as held by the job (so it never accepts writes
-// before the cut-over), and only then is renamed into place.
+// fsynced and proven there by the SHA-256 both ends computed while it streamed (no
+// second read: the source's rows were proven to add up before the lock, and the copy
+// is byte for byte that snapshot), is marked as held by the job (so it never accepts
+// writes before the cut-over), and only then is renamed into place.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../common/errors';
@@ -11,7 +13,6 @@ import { fileSize, fsyncDir, fsyncFile } from './durable-fs';
 import { checkpointFully, type CheckpointOptions } from './checkpoint';
 import { openShardFile, readState, type ShardDb } from './shard-file';
 import { sameContent, storedFingerprint } from './verify';
-import { verifyContent } from './sqlite-thread';
 
 /** What installing a copy needs to know of its job. */
 export interface CopyJob {
@@ -79,13 +80,14 @@ export async function install(
   { afterRename }: { afterRename?: () => Promise<void> } = {},
 ): Promise<void> {
   const what = `copy of ${req.org}/${req.ns} at ${incoming}`;
-  sameContent(what, expected, await verifyContent(incoming, what, req.copy?.signal));
   const db = openShardFile(incoming);
   try {
     const state = readState(db);
     if (state.org !== req.org || state.ns !== req.ns) {
       throw new TasksdError(ErrorType.VerificationFailed, `${what} holds shard ${state.org}/${state.ns}`);
     }
+    // The snapshot's own state row, as the source described it when pinning (O(1)).
+    sameContent(what, expected, storedFingerprint(db));
     // Held by the job from now on: the copy must refuse writes until the cut-over.
     db.prepare('UPDATE shard SET locked_by = ? WHERE singleton = 1').run(req.jobId);
     db.pragma('wal_checkpoint(TRUNCATE)');

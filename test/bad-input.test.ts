@@ -179,7 +179,7 @@ const refusals: Refusal[] = [
     request: move,
     type: ErrorType.SourceCorrupt,
     message:
-      /^source shard acme\/default at .*acme\.default\.db fails PRAGMA quick_check \(.+\); refusing to copy a damaged shard, restore it from a backup first$/,
+      /^source shard acme\/default at .*acme\.default\.db on node node-a fails PRAGMA quick_check \(.+\); refusing to copy a damaged shard, restore it from a backup first$/,
     exit: 1,
     arrange: async (t) => {
       const file = await t.cluster.fileOn('node-a', 'acme', 'default');

@@ -77,7 +77,7 @@ describe('migrateShard', () => {
     }
 
     it('a copy that fails verification is rolled back', async () => {
-      const job = await expectRolledBack('node-b', /copy of acme\/default at .* does not match the source: .*content checksum/, { corruptCopy: true });
+      const job = await expectRolledBack('node-b', /copy of acme\/default at .* does not match the source: sha256 of the \d+ bytes received is [0-9a-f]{64}, .* has [0-9a-f]{64} for snapshot .*; the bytes were damaged on their way to the destination/, { corruptCopy: true });
       assert.equal(job.from, 'node-a');
     });
 

@@ -4,6 +4,7 @@
 // it names, and an agent that does not answer becomes one NodeUnreachable line naming
 // its URL.
 import * as fs from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ErrorType, TasksdError, type ErrorTypeName } from '../common/errors';
@@ -43,6 +44,8 @@ export interface HttpTransportOptions {
 }
 
 const KNOWN_TYPES = new Set<string>(Object.values(ErrorType));
+/** How much of a snapshot stream is buffered ahead of the disk writes. */
+const STREAM_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export class HttpTransport implements ShardTransport {
   readonly url: string;
@@ -70,19 +73,25 @@ export class HttpTransport implements ShardTransport {
     return this.json('POST', `${snapshotPath(ref)}`, { mode });
   }
 
-  async *readFrom(ref: ShardRef, snapshotId: string, offset: number, signal?: AbortSignal): AsyncIterable<Buffer> {
+  /**
+   * The snapshot's bytes as a stream: the body is handed on as it arrives, and a body
+   * that breaks becomes one NodeUnreachable error naming the byte it broke at.
+   */
+  readFrom(ref: ShardRef, snapshotId: string, offset: number, signal?: AbortSignal): Readable {
     const path = `${snapshotPath(ref)}/bytes?offset=${offset}&snapshot=${encodeURIComponent(snapshotId)}`;
-    const res = await this.send('GET', path, undefined, signal);
-    let received = 0;
-    try {
-      for await (const chunk of res.body) {
-        received += (chunk as Buffer).length;
-        yield chunk as Buffer;
-      }
-    } catch (err) {
-      if (signal?.aborted) throw signal.reason;
-      throw this.unreachable(err, `the snapshot stream broke after ${offset + received} bytes`);
-    }
+    const out = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
+    this.send('GET', path, undefined, signal).then(
+      (res) => {
+        if (out.destroyed) return void res.body.destroy();
+        let received = 0;
+        res.body.on('data', (chunk: Buffer) => (received += chunk.length));
+        res.body.once('error', (err) => out.destroy(signal?.aborted ? signal.reason : this.unreachable(err, `the snapshot stream broke after ${offset + received} bytes`)));
+        out.once('close', () => res.body.destroy());
+        res.body.pipe(out);
+      },
+      (err) => out.destroy(err),
+    );
+    return out;
   }
 
   async digest(ref: ShardRef, snapshotId: string): Promise<string> {

@@ -6,6 +6,8 @@
 // rows, rename) is the caller's.
 import { createHash, type Hash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
+import { Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorType, TasksdError } from '../common/errors';
 import type { ShardTransport } from './transport';
@@ -28,6 +30,8 @@ export interface PullRequest {
   /** Caps the pull (token bucket, no initial burst). */
   maxBytesPerSecond?: number;
   onProgress?: (progress: PullProgress) => void;
+  /** Sees each chunk as it arrives, before it is hashed (fault injection). */
+  inTransit?: (chunk: Buffer, position: number) => void;
   /** Told, in one line, why the copy starts over from byte 0. */
   log?: (line: string) => void;
   signal?: AbortSignal;
@@ -41,8 +45,18 @@ export interface PullResult {
 
 /** How often a copy may start over because the source's snapshot changed under it. */
 const MAX_RESTARTS = 3;
-/** Writes go to disk in chunks this big (the network hands over ~64 KiB at a time). */
-const WRITE_BYTES = 1024 * 1024;
+/** Hashing a resumed copy's prefix reads this much at a time. */
+const READ_BYTES = 4 * 1024 * 1024;
+/** Bytes buffered between the network and the disk: the stream keeps arriving while a write is in flight. */
+const WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
+/**
+ * Written bytes are flushed to disk (fdatasync, in the background) every this many, so
+ * the kernel never holds a gigabyte of dirty pages that writers' own fsyncs would queue
+ * behind, and the final fsync is short.
+ */
+const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
+/** Progress (the heartbeat's resume offset) is reported at most every this many bytes. */
+const PROGRESS_EVERY_BYTES = 1024 * 1024;
 
 export async function pullSnapshot(req: PullRequest): Promise<PullResult> {
   let resume = req.resumeFrom;
@@ -76,37 +90,8 @@ async function pullOnce(req: PullRequest, resume: PullRequest['resumeFrom']): Pr
   try {
     await file.truncate(offset);
     if (offset > 0) await hashPrefix(file, offset, hash);
-    const progress = (bytesCopied: number) => req.onProgress?.({ bytesCopied, totalBytes: snapshot.size, snapshotId: snapshot.snapshotId });
-    progress(offset);
-    const bucket = req.maxBytesPerSecond ? new TokenBucket(req.maxBytesPerSecond) : undefined;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const flush = async () => {
-      if (pendingBytes === 0) return;
-      const data = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
-      await writeFully(file, data, offset);
-      offset += data.length;
-      pending = [];
-      pendingBytes = 0;
-      progress(offset);
-    };
-    if (offset < snapshot.size) {
-      try {
-        for await (const chunk of transport.readFrom(ref, snapshot.snapshotId, offset, signal)) {
-          if (offset + pendingBytes + chunk.length > snapshot.size) {
-            throw new TasksdError(ErrorType.VerificationFailed, `${transport.url} sent more than the ${snapshot.size} bytes of snapshot ${snapshot.snapshotId}`);
-          }
-          hash.update(chunk);
-          pending.push(chunk);
-          pendingBytes += chunk.length;
-          if (pendingBytes >= WRITE_BYTES) await flush();
-          if (bucket) await bucket.take(chunk.length, signal);
-        }
-      } finally {
-        // What arrived before a cut link is good: keeping it lets the next attempt resume after it.
-        await flush();
-      }
-    }
+    const start = offset;
+    offset = start + (await streamInto(req, snapshot, file, start, hash));
     if (offset !== snapshot.size) {
       throw new TasksdError(
         ErrorType.NodeUnreachable,
@@ -123,7 +108,8 @@ async function pullOnce(req: PullRequest, resume: PullRequest['resumeFrom']): Pr
     throw new TasksdError(
       ErrorType.VerificationFailed,
       `copy of ${ref.org}/${ref.ns} at ${req.incomingPath} does not match the source: sha256 of the ${offset} bytes received is ${sha256}, ` +
-        `${transport.url} has ${theirs} for snapshot ${snapshot.snapshotId}`,
+        `${transport.url} has ${theirs} for snapshot ${snapshot.snapshotId}; the bytes were damaged on their way to the destination: ` +
+        'retry, and if it repeats check the network and the destination disk',
     );
   }
   return { bytes: offset, sha256, snapshot };
@@ -140,7 +126,7 @@ async function verifiedPrefix(path: string, offset: number, size: number): Promi
 }
 
 async function hashPrefix(file: fsp.FileHandle, length: number, hash: Hash): Promise<void> {
-  const buffer = Buffer.allocUnsafe(Math.min(WRITE_BYTES * 4, length));
+  const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, length));
   for (let position = 0; position < length; ) {
     const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, length - position), position);
     if (bytesRead === 0) throw new Error(`${length - position} bytes of the partial copy vanished while hashing it`);
@@ -149,10 +135,105 @@ async function hashPrefix(file: fsp.FileHandle, length: number, hash: Hash): Pro
   }
 }
 
-async function writeFully(file: fsp.FileHandle, data: Buffer, position: number): Promise<void> {
-  for (let written = 0; written < data.length; ) {
-    const { bytesWritten } = await file.write(data, written, data.length - written, position + written);
-    written += bytesWritten;
+/**
+ * Streams the snapshot from `start` into `file`: every byte hashed as it arrives, paced
+ * to the rate cap, written behind a buffer, flushed every FLUSH_EVERY_BYTES, and
+ * reported as progress only once written. Returns the bytes written; what was written
+ * before a broken stream stays, so the next attempt resumes after it.
+ */
+async function streamInto(req: PullRequest, snapshot: SnapshotInfo, file: fsp.FileHandle, start: number, hash: Hash): Promise<number> {
+  const { transport, ref, signal } = req;
+  if (start >= snapshot.size) return 0;
+  const bucket = req.maxBytesPerSecond ? new TokenBucket(req.maxBytesPerSecond) : undefined;
+  const out = new PositionalWriter(file, start, WRITE_BUFFER_BYTES, () => report());
+  const flusher = new BackgroundFlush(file);
+  let received = 0;
+  let reported = 0;
+  const report = () => {
+    const written = out.bytesWritten;
+    if (written - reported < PROGRESS_EVERY_BYTES && written + start < snapshot.size) return;
+    reported = written;
+    flusher.maybeFlush(written);
+    req.onProgress?.({ bytesCopied: start + written, totalBytes: snapshot.size, snapshotId: snapshot.snapshotId });
+  };
+  req.onProgress?.({ bytesCopied: start, totalBytes: snapshot.size, snapshotId: snapshot.snapshotId });
+  const prove = new Transform({
+    highWaterMark: WRITE_BUFFER_BYTES,
+    transform(chunk: Buffer, _encoding, done) {
+      if (start + received + chunk.length > snapshot.size) {
+        return done(new TasksdError(ErrorType.VerificationFailed, `${transport.url} sent more than the ${snapshot.size} bytes of snapshot ${snapshot.snapshotId}`));
+      }
+      req.inTransit?.(chunk, start + received);
+      received += chunk.length;
+      hash.update(chunk);
+      if (!bucket) return done(null, chunk);
+      bucket.take(chunk.length, signal).then(() => done(null, chunk), done);
+    },
+  });
+  try {
+    await pipeline(transport.readFrom(ref, snapshot.snapshotId, start, signal), prove, out, { signal });
+  } catch (err) {
+    // The transport reports a broken stream as NodeUnreachable itself; anything else is the disk's (ENOSPC, EROFS…).
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  } finally {
+    await flusher.settled();
+  }
+  signal?.throwIfAborted(); // a cut that came as the last bytes arrived is still a cut
+  report();
+  return out.bytesWritten;
+}
+
+/**
+ * Writes a stream into an open file from `start`, the chunks queued meanwhile written
+ * together (one write call each time), and counts what is written.
+ */
+class PositionalWriter extends Writable {
+  bytesWritten = 0;
+
+  constructor(
+    private readonly file: fsp.FileHandle,
+    private readonly start: number,
+    highWaterMark: number,
+    /** Told after each write; what it throws fails the stream (a fault injected at that offset). */
+    private readonly onWritten: () => void,
+  ) {
+    super({ highWaterMark });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.writeAll(chunk).then(() => done(), done);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, done: (err?: Error | null) => void): void {
+    this.writeAll(Buffer.concat(chunks.map((c) => c.chunk))).then(() => done(), done);
+  }
+
+  private async writeAll(data: Buffer): Promise<void> {
+    for (let written = 0; written < data.length; ) {
+      const { bytesWritten } = await this.file.write(data, written, data.length - written, this.start + this.bytesWritten);
+      written += bytesWritten;
+      this.bytesWritten += bytesWritten;
+    }
+    this.onWritten();
+  }
+}
+
+/** One fdatasync at a time, in the background, each time another FLUSH_EVERY_BYTES have been written. */
+class BackgroundFlush {
+  private flushedAt = 0;
+  private running?: Promise<void>;
+
+  constructor(private readonly file: fsp.FileHandle) {}
+
+  maybeFlush(written: number): void {
+    if (this.running || written - this.flushedAt < FLUSH_EVERY_BYTES) return;
+    this.flushedAt = written;
+    this.running = this.file.datasync().catch(() => undefined).finally(() => (this.running = undefined)); // the final fsync reports any error
+  }
+
+  async settled(): Promise<void> {
+    await this.running;
   }
 }
 

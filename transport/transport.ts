@@ -2,6 +2,7 @@
 // this (pin, readFrom, digest, framesSince, unpin); the CLI and writers put, get and
 // load through it. transport/http.ts is the implementation; keeping the interface apart
 // lets the copy (transport/pull-copy.ts) be tested against any source.
+import type { Readable } from 'node:stream';
 import type { ShardListing } from '../store/cluster';
 import type { ChangeBatch } from '../store/replay';
 import type { TaskInput } from '../store/replicator';
@@ -17,7 +18,7 @@ export interface ShardTransport {
   /** Pins (or returns the already pinned) snapshot of the shard for the job. */
   pin(ref: ShardRef, mode: SnapshotMode): Promise<SnapshotInfo>;
   /** The snapshot's bytes from `offset`; SnapshotChanged (TasksdError) when `snapshotId` is no longer the pinned one. */
-  readFrom(ref: ShardRef, snapshotId: string, offset: number, signal?: AbortSignal): AsyncIterable<Buffer>;
+  readFrom(ref: ShardRef, snapshotId: string, offset: number, signal?: AbortSignal): Readable;
   /** SHA-256 (hex) of the whole snapshot, as the source computed it. */
   digest(ref: ShardRef, snapshotId: string): Promise<string>;
   unpin(ref: ShardRef): Promise<void>;

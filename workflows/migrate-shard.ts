@@ -82,8 +82,10 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
     move = { ref, job, route: routeOf(ref, info.taskQueue), prepared, setStatus };
     await check(move);
   } catch (err) {
-    finish(job, 'failed', describe(err), failureType(err));
-    refusal = failureType(err) ?? refusal;
+    // A cancel before the claim has nothing to roll back; it is still the operator's cancel, and says so.
+    if (isCancellation(err)) finish(job, 'failed', 'cancelled by operator before the move claimed the shard; nothing was changed', ErrorType.Cancelled);
+    else finish(job, 'failed', describe(err), failureType(err));
+    refusal = job.errorType ?? refusal;
     claimSettled = true;
     return job;
   }

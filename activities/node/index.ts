@@ -8,7 +8,6 @@ import * as fs from 'node:fs';
 import type { NodeStore } from '../../agent/node-store';
 import type { SnapshotPins } from '../../agent/snapshots';
 import { ErrorType, TasksdError } from '../../common/errors';
-import { blameFailedCopy } from '../../store/copy-blame';
 import { removeDatabaseFiles } from '../../store/durable-fs';
 import { retireFile, unlockAsOwner } from '../../store/hand-off-steps';
 import { incomingFile, shardFile } from '../../store/layout';
@@ -86,7 +85,7 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
   return {
     /** Source: the shard is sound (quick_check) and not held by another job; returns its size. */
     inspectSource: source('inspectSource', async (job: JobRef) => ({
-      bytes: await inspectSourceFile(await file(job), job.org, job.ns, job.jobId),
+      bytes: await inspectSourceFile(await file(job), job.org, job.ns, job.jobId, nodeId),
     })),
 
     /** Destination: its directory takes files, holds no other copy of the shard, and has room. */
@@ -157,6 +156,7 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
               incomingPath: incoming,
               resumeFrom: last.snapshotId && last.bytesCopied > 0 ? { offset: last.bytesCopied, snapshotId: last.snapshotId } : undefined,
               maxBytesPerSecond: rate.length ? Math.min(...rate) : undefined,
+              inTransit: faults.inTransit,
               onProgress: (progress) => {
                 faults.onCopyProgress(progress.bytesCopied);
                 ctx.heartbeat((last = progress) satisfies CopyHeartbeat);
@@ -166,23 +166,8 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
             }),
             () => last,
           );
-          faults.afterCopy(incoming);
           const expected = { seq: pulled.snapshot.seq, rows: pulled.snapshot.rows };
-          try {
-            await heartbeatWhile(install(incoming, finalPath, { org: job.org, ns: job.ns, jobId: job.jobId, copy: { signal: ctx.cancellationSignal } }, expected, { afterRename: () => faults.at('install:after-rename') }), () => last);
-          } catch (err) {
-            if (!(err instanceof TasksdError && err.type === ErrorType.VerificationFailed)) throw err;
-            const sourceNode = await catalog.node(job.from);
-            throw await blameFailedCopy(err, {
-              org: job.org,
-              ns: job.ns,
-              sourceFile: `${shardFile(sourceNode.dir, job.org, job.ns)} on node ${job.from}`,
-              copyFile: incoming,
-              sourceSha256: pulled.sha256,
-              destDir: dir,
-              signal: ctx.cancellationSignal,
-            });
-          }
+          await heartbeatWhile(install(incoming, finalPath, { org: job.org, ns: job.ns, jobId: job.jobId, copy: { signal: ctx.cancellationSignal } }, expected, { afterRename: () => faults.at('install:after-rename') }), () => last);
           await transport.unpin({ org: job.org, ns: job.ns, jobId: job.jobId }).catch(() => undefined); // the source's idle timeout frees it otherwise
           await faults.at('checkpointAndCopy:after-install');
           return { bytes: pulled.bytes, ...expected, sha256: pulled.sha256 };
