@@ -99,4 +99,81 @@ describe('fleet jobs (drain, rebalance)', function () {
     for (const [node, peak] of peakOverlap(children, (c) => c.to)) assert.ok(peak <= 1, `${node} took ${peak} at once`);
     assert.ok((peakOverlap(children).get('all') ?? 0) >= 2, 'moves did run side by side');
   });
+
+  for (const strategy of ['by-count', 'by-size'] as const) {
+    it(`rebalances ${strategy} after an empty node is added: the threshold is met, the plan's loads are the catalog's`, async () => {
+      t = await makeCluster({ nodes: ['node-a', 'node-b', 'node-c'] });
+      await seed({ 'node-a': 4, 'node-b': 4, 'node-c': 4 });
+      await t.cluster.addNode('node-d');
+      const job = await withWorker(t, async (m) => {
+        const fleet = new FleetClient(m);
+        const started = await fleet.start({ kind: 'rebalance', strategy, threshold: 0.1, concurrency: 4, maxOutgoing: 2, maxIncoming: 2 });
+        return fleet.result(started.id);
+      });
+      assert.equal(job.status, 'finished');
+      assert.equal(job.plan?.reached, true, job.plan?.unreached);
+      assert.deepEqual([job.moved.moves, job.failed.length], [3, 0]);
+      assert.deepEqual(await owners(), { 'node-a': 3, 'node-b': 3, 'node-c': 3, 'node-d': 3 });
+      assert.deepEqual(
+        job.plan?.load.map((l) => [l.node, l.before.shards, l.after.shards]),
+        [['node-a', 4, 3], ['node-b', 4, 3], ['node-c', 4, 3], ['node-d', 0, 3]],
+      );
+      await assertIntact();
+    });
+  }
+
+  it('pause, resume, a concurrency change and cancel do what they say; cancel leaves nothing locked or claimed', async () => {
+    t = await makeCluster({ nodes: ['node-a', 'node-b', 'node-c'] });
+    const rows = 100;
+    const names = await seed({ 'node-a': 16 }, rows, 1024);
+    const { job, children } = await withWorker(
+      t,
+      async (m) => {
+        const fleet = new FleetClient(m);
+        const started = await fleet.start({ kind: 'drain', node: 'node-a', concurrency: 1, maxOutgoing: 4, maxIncoming: 4 });
+        const status = () => fleet.get(started.id) as Promise<FleetJob>;
+        await eventually('a first move to finish', async () => ((await status()).moved.moves >= 1 ? true : undefined));
+
+        await assert.rejects(fleet.setConcurrency(started.id, 0), /concurrency must be a whole number from 1 to 64/);
+        assert.equal((await fleet.setConcurrency(started.id, 3)).concurrency, 3);
+        await eventually('three moves at once', async () => ((await status()).running.length === 3 ? true : undefined));
+
+        assert.equal((await fleet.pause(started.id)).status, 'paused');
+        const paused = await eventually('the running moves to finish', async () => {
+          const now = await status();
+          return now.running.length === 0 ? now : undefined;
+        });
+        // Nothing starts while paused: a while later, the same moves are done and none runs.
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        const still = await status();
+        assert.deepEqual([still.status, still.running.length, still.moved.moves], ['paused', 0, paused.moved.moves]);
+
+        assert.equal((await fleet.resume(started.id)).status, 'running');
+        await eventually('moves again', async () => {
+          const now = await status();
+          return now.moved.moves > paused.moved.moves && now.running.length > 0 ? true : undefined;
+        });
+        const cancelling = await fleet.cancel(started.id);
+        assert.ok(['cancelling', 'cancelled'].includes(cancelling.status), cancelling.status);
+        const final = await fleet.result(started.id);
+        await assert.rejects(fleet.pause(started.id), /already ended \(cancelled/);
+        return { job: final, children: await childJobs(m, final, names) };
+      },
+      // About a second per move: a pause and a cancel land while moves run.
+      { copyBytesPerSecond: 128 * 1024 },
+    );
+    assert.equal(job.status, 'cancelled');
+    assert.ok(job.remaining > 0, 'moves that had not started never did');
+    const rolledBack = children.filter((c) => c.status === 'failed');
+    assert.ok(rolledBack.length > 0, 'running moves were cancelled');
+    // Cancelled mid-move (rolled back), or before the move claimed its shard (nothing to undo).
+    assert.ok(rolledBack.every((c) => /cancel/i.test(c.error ?? '')), JSON.stringify(rolledBack.map((c) => c.error)));
+    assert.equal(job.failed.length, rolledBack.length);
+    assert.ok(job.failed.every((f) => f.errorType === 'Cancelled' && f.attempts === 1), JSON.stringify(job.failed));
+    assert.equal(job.moved.moves, children.filter((c) => c.status === 'released').length);
+    assert.ok((peakOverlap(children).get('all') ?? 0) <= 3, 'never more than the concurrency');
+    const counts = await owners();
+    assert.equal(counts['node-a'], 16 - job.moved.moves);
+    await assertIntact(rows);
+  });
 });

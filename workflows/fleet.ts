@@ -367,10 +367,16 @@ function record(s: FleetState, move: PlannedMove, jobId: string, attempts: numbe
     s.moved.bytes += result.bytes;
     return;
   }
-  const reason = result.reason.length > MAX_REASON ? `${result.reason.slice(0, MAX_REASON)}…` : result.reason;
-  const outcome: MoveOutcome = { ...move, jobId, reason, attempts, ...(result.errorType ? { errorType: result.errorType } : {}) };
+  let { reason, errorType } = result;
+  if (cancelled && result.kind === 'failed' && !errorType) {
+    // A move cancelled before it claimed its shard ends with the SDK's bare "Workflow cancelled".
+    reason = `cancelled with the fleet job before it claimed the shard; nothing was changed (${reason})`;
+    errorType = ErrorType.Cancelled;
+  }
+  if (reason.length > MAX_REASON) reason = `${reason.slice(0, MAX_REASON)}…`;
+  const outcome: MoveOutcome = { ...move, jobId, reason, attempts, ...(errorType ? { errorType } : {}) };
   if (result.kind === 'skipped') s.skipped.push(outcome);
-  else if (attempts === 1 && !cancelled && result.errorType !== ErrorType.Cancelled) s.toRetry.push(outcome);
+  else if (attempts === 1 && !cancelled && errorType !== ErrorType.Cancelled) s.toRetry.push(outcome);
   else s.failed.push(outcome);
 }
 
