@@ -13,6 +13,8 @@ export interface NodeRecord {
   url: string | null;
   /** `embedded`: added with `tasksd node add`, served by the coordinator process; `agent`: a `tasksd node serve` of its own. */
   kind: NodeKind;
+  /** A cordoned node takes no new shards: planners never target it and a move to it is refused (NodeCordoned). */
+  cordoned: boolean;
 }
 
 export type NodeKind = 'embedded' | 'agent';
@@ -46,6 +48,16 @@ export interface ClaimRecord extends ShardRecord {
 export interface ClaimRoute {
   from: string;
   to: string;
+}
+
+/** One move of a fleet job's plan (fleet/plan.ts), stored so the job can page through it. */
+export interface PlannedMove {
+  org: string;
+  ns: string;
+  from: string;
+  to: string;
+  /** The shard's size when planned. */
+  bytes: number;
 }
 
 /** A whole cluster as one catalog holds it: what `tasksd catalog copy` moves to another store. */
@@ -83,6 +95,8 @@ export interface Catalog {
   /** The node, or UnknownNode. */
   node(id: string): Promise<NodeRecord>;
   listNodes(): Promise<NodeRecord[]>;
+  /** Marks a node as taking no new shards (or takes the mark off); UnknownNode if there is none. */
+  setCordoned(id: string, cordoned: boolean): Promise<NodeRecord>;
 
   findShard(org: string, ns: string): Promise<ShardRecord | undefined>;
   /** The shard, or UnknownShard. */
@@ -110,6 +124,16 @@ export interface Catalog {
    * repeated or foreign flip), in which case nothing changed.
    */
   flipOwner(org: string, ns: string, from: string, to: string, jobId: string): Promise<number | null>;
+
+  /**
+   * Stores a fleet job's plan once: a retried store keeps the plan stored first and
+   * returns its summary, so the plan a job runs is fixed when it starts.
+   */
+  savePlan(fleetId: string, summary: string, moves: PlannedMove[]): Promise<string>;
+  /** Moves `offset` to `offset + limit - 1` of a stored plan, in plan order. */
+  readPlan(fleetId: string, offset: number, limit: number): Promise<PlannedMove[]>;
+  /** Forgets a plan (its job has ended). */
+  dropPlan(fleetId: string): Promise<void>;
 
   /** Every node and shard, with the cluster id. */
   snapshot(): Promise<CatalogSnapshot>;

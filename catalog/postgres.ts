@@ -11,7 +11,7 @@
 // Opening never waits: a bad URL, unknown database or refused password fails at once.
 import { Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { ErrorType, TasksdError } from '../common/errors';
-import type { AdoptResult, Catalog, CatalogSnapshot, ClaimRecord, ClaimRoute, NodeRecord, NodeRegistration, ShardRecord } from './catalog';
+import type { AdoptResult, Catalog, CatalogSnapshot, ClaimRecord, ClaimRoute, NodeRecord, NodeRegistration, PlannedMove, ShardRecord } from './catalog';
 import { isTransient, openFailure, redactUrl, stillUnavailable } from './postgres-errors';
 import { catalogConflict, newClusterId, registrationOutcome, SCHEMA_VERSION, shardBusy, unknownNode, unknownShard } from './rules';
 
@@ -37,6 +37,19 @@ const SCHEMA = `
   ALTER TABLE tasksd_nodes DROP CONSTRAINT IF EXISTS tasksd_nodes_dir_key;
   ALTER TABLE tasksd_nodes ADD COLUMN IF NOT EXISTS url TEXT;
   ALTER TABLE tasksd_nodes ADD COLUMN IF NOT EXISTS kind TEXT NOT NULL DEFAULT 'embedded';
+  -- v5: cordoned nodes take no new shards; fleet jobs page through their stored plans.
+  ALTER TABLE tasksd_nodes ADD COLUMN IF NOT EXISTS cordoned BOOLEAN NOT NULL DEFAULT false;
+  CREATE TABLE IF NOT EXISTS tasksd_fleet_plans (fleet_id TEXT PRIMARY KEY, summary TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now());
+  CREATE TABLE IF NOT EXISTS tasksd_fleet_moves (
+    fleet_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    org TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    from_node TEXT NOT NULL,
+    to_node TEXT NOT NULL,
+    bytes BIGINT NOT NULL,
+    PRIMARY KEY (fleet_id, seq)
+  );
   CREATE TABLE IF NOT EXISTS tasksd_shards (
     org TEXT NOT NULL,
     ns TEXT NOT NULL,
@@ -51,7 +64,8 @@ const SCHEMA = `
   );
 `;
 const SHARD = 'org, ns, owner, job_id AS "jobId", epoch';
-const NODE = 'id, dir, url, kind';
+const NODE = 'id, dir, url, kind, cordoned';
+const MOVE = 'org, ns, from_node AS "from", to_node AS "to", bytes::float8 AS bytes';
 const CLAIM = `${SHARD}, claim_from AS "from", claim_to AS "to", claimed_at AS "claimedAt"`;
 
 type Queryable = Pick<PoolClient, 'query'>;
@@ -95,7 +109,7 @@ export class PostgresCatalog implements Catalog {
       const taken = await db.query<{ id: string }>(`SELECT id FROM tasksd_nodes WHERE dir = $1 AND kind = 'embedded'`, [dir]);
       if (taken.rows[0]) throw new TasksdError(ErrorType.NodeExists, `directory ${dir} already belongs to node ${taken.rows[0].id}`);
       await db.query(`INSERT INTO tasksd_nodes (id, dir, kind) VALUES ($1, $2, 'embedded')`, [id, dir]);
-      return { id, dir, url: null, kind: 'embedded' as const };
+      return { id, dir, url: null, kind: 'embedded' as const, cordoned: false };
     });
   }
 
@@ -108,7 +122,8 @@ export class PostgresCatalog implements Catalog {
       } else if (outcome === 'update') {
         await db.query(`UPDATE tasksd_nodes SET dir = $2, url = $3, kind = 'agent' WHERE id = $1`, [node.id, node.dir, node.url]);
       }
-      return { ...node, kind: 'agent' as const };
+      // A restarted or replacing agent keeps the node's cordon.
+      return { ...node, kind: 'agent' as const, cordoned: existing?.cordoned ?? false };
     });
   }
 
@@ -126,6 +141,48 @@ export class PostgresCatalog implements Catalog {
 
   async listNodes(): Promise<NodeRecord[]> {
     return this.rows<NodeRecord>(`SELECT ${NODE} FROM tasksd_nodes ORDER BY id`);
+  }
+
+  async setCordoned(id: string, cordoned: boolean): Promise<NodeRecord> {
+    const [node] = await this.rows<NodeRecord>(`UPDATE tasksd_nodes SET cordoned = $2 WHERE id = $1 RETURNING ${NODE}`, [id, cordoned]);
+    return node ?? Promise.reject(unknownNode(id));
+  }
+
+  async savePlan(fleetId: string, summary: string, moves: PlannedMove[]): Promise<string> {
+    return this.transaction(async (db) => {
+      const inserted = await db.query(
+        'INSERT INTO tasksd_fleet_plans (fleet_id, summary) VALUES ($1, $2) ON CONFLICT (fleet_id) DO NOTHING',
+        [fleetId, summary],
+      );
+      if (inserted.rowCount === 0) {
+        return (await db.query<{ summary: string }>('SELECT summary FROM tasksd_fleet_plans WHERE fleet_id = $1', [fleetId])).rows[0].summary;
+      }
+      // One statement per thousand moves: a 10,000-shard plan is ten round trips, not ten thousand.
+      for (let start = 0; start < moves.length; start += 1000) {
+        const page = moves.slice(start, start + 1000);
+        await db.query(
+          `INSERT INTO tasksd_fleet_moves (fleet_id, seq, org, ns, from_node, to_node, bytes)
+           SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])`,
+          [fleetId, page.map((_, i) => start + i), page.map((m) => m.org), page.map((m) => m.ns), page.map((m) => m.from), page.map((m) => m.to), page.map((m) => m.bytes)],
+        );
+      }
+      return summary;
+    });
+  }
+
+  async readPlan(fleetId: string, offset: number, limit: number): Promise<PlannedMove[]> {
+    return this.rows<PlannedMove>(`SELECT ${MOVE} FROM tasksd_fleet_moves WHERE fleet_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3`, [
+      fleetId,
+      offset,
+      limit,
+    ]);
+  }
+
+  async dropPlan(fleetId: string): Promise<void> {
+    await this.transaction(async (db) => {
+      await db.query('DELETE FROM tasksd_fleet_moves WHERE fleet_id = $1', [fleetId]);
+      await db.query('DELETE FROM tasksd_fleet_plans WHERE fleet_id = $1', [fleetId]);
+    });
   }
 
   async findShard(org: string, ns: string): Promise<ShardRecord | undefined> {
@@ -221,10 +278,11 @@ export class PostgresCatalog implements Catalog {
       let changed = (await db.query(`UPDATE tasksd_meta SET value = $1 WHERE key = 'cluster_id' AND value <> $1`, [snapshot.clusterId])).rowCount ?? 0;
       for (const node of snapshot.nodes) {
         const put = await db.query(
-          `INSERT INTO tasksd_nodes (id, dir, url, kind) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (id) DO UPDATE SET dir = EXCLUDED.dir, url = EXCLUDED.url, kind = EXCLUDED.kind
-           WHERE tasksd_nodes.dir <> EXCLUDED.dir OR tasksd_nodes.url IS DISTINCT FROM EXCLUDED.url OR tasksd_nodes.kind <> EXCLUDED.kind`,
-          [node.id, node.dir, node.url, node.kind],
+          `INSERT INTO tasksd_nodes (id, dir, url, kind, cordoned) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (id) DO UPDATE SET dir = EXCLUDED.dir, url = EXCLUDED.url, kind = EXCLUDED.kind, cordoned = EXCLUDED.cordoned
+           WHERE tasksd_nodes.dir <> EXCLUDED.dir OR tasksd_nodes.url IS DISTINCT FROM EXCLUDED.url OR tasksd_nodes.kind <> EXCLUDED.kind
+              OR tasksd_nodes.cordoned <> EXCLUDED.cordoned`,
+          [node.id, node.dir, node.url, node.kind, node.cordoned ?? false],
         );
         changed += put.rowCount ?? 0;
       }

@@ -5,8 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { ErrorType, TasksdError } from '../common/errors';
 import type { NodeRecord, NodeRegistration } from './catalog';
 
-/** v1 nodes and shards; v2 claims with their route and the cluster id; v3 ownership epochs; v4 node URLs and kinds. */
-export const SCHEMA_VERSION = 4;
+/**
+ * v1 nodes and shards; v2 claims with their route and the cluster id; v3 ownership
+ * epochs; v4 node URLs and kinds; v5 cordoned nodes and fleet plans.
+ */
+export const SCHEMA_VERSION = 5;
 
 /** `c-` and 12 hex digits (common/names.ts relies on the shape). */
 export function newClusterId(): string {

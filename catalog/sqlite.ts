@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../common/errors';
-import type { AdoptResult, Catalog, CatalogSnapshot, ClaimRecord, ClaimRoute, NodeRecord, NodeRegistration, ShardRecord } from './catalog';
+import type { AdoptResult, Catalog, CatalogSnapshot, ClaimRecord, ClaimRoute, NodeRecord, NodeRegistration, PlannedMove, ShardRecord } from './catalog';
 import { catalogConflict, newClusterId, registrationOutcome, SCHEMA_VERSION, shardBusy, unknownNode, unknownShard } from './rules';
 
 const TABLES = `
@@ -30,11 +30,26 @@ const TABLES = `
     id TEXT NOT NULL,
     created_at TEXT NOT NULL
   );
+  CREATE TABLE IF NOT EXISTS fleet_plans (fleet_id TEXT PRIMARY KEY, summary TEXT NOT NULL, created_at TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS fleet_moves (
+    fleet_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    org TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    from_node TEXT NOT NULL,
+    to_node TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (fleet_id, seq)
+  );
 `;
 /** Columns added after the first catalogs were made: ALTERed in when missing. */
 const ADDED_COLUMNS = ['claim_from TEXT', 'claim_to TEXT', 'claimed_at TEXT', 'epoch INTEGER NOT NULL DEFAULT 1'];
 const SHARD = 'org, ns, owner, job_id AS jobId, epoch';
-const NODE = 'id, dir, url, kind';
+const NODE = 'id, dir, url, kind, cordoned';
+type NodeRow = Omit<NodeRecord, 'cordoned'> & { cordoned: number };
+/** SQLite has no booleans: 0 or 1 becomes false or true. */
+const toNode = (row: NodeRow | undefined): NodeRecord | undefined => row && { ...row, cordoned: row.cordoned === 1 };
+const MOVE = 'org, ns, from_node AS "from", to_node AS "to", bytes';
 /**
  * v4: nodes of several hosts may share a directory path, so the UNIQUE on `dir` goes
  * (embedded nodes are kept apart by store/node-dir.ts); SQLite drops a constraint by
@@ -67,6 +82,9 @@ export class SqliteCatalog implements Catalog {
     this.db.exec(TABLES);
     const nodeColumns = (this.db.prepare('PRAGMA table_info(nodes)').all() as { name: string }[]).map((c) => c.name);
     if (!nodeColumns.includes('kind')) this.db.exec(NODES_V4);
+    // v5: after the v4 rebuild, which made the table without it.
+    const cordonable = (this.db.prepare('PRAGMA table_info(nodes)').all() as { name: string }[]).some((c) => c.name === 'cordoned');
+    if (!cordonable) this.db.exec('ALTER TABLE nodes ADD COLUMN cordoned INTEGER NOT NULL DEFAULT 0');
     const columns = new Set((this.db.prepare('PRAGMA table_info(shards)').all() as { name: string }[]).map((c) => c.name));
     for (const column of ADDED_COLUMNS) {
       if (!columns.has(column.split(' ')[0])) this.db.exec(`ALTER TABLE shards ADD COLUMN ${column}`);
@@ -87,7 +105,7 @@ export class SqliteCatalog implements Catalog {
         const taken = this.db.prepare(`SELECT id FROM nodes WHERE dir = ? AND kind = 'embedded'`).get(dir) as { id: string } | undefined;
         if (taken) throw new TasksdError(ErrorType.NodeExists, `directory ${dir} already belongs to node ${taken.id}`);
         this.db.prepare(`INSERT INTO nodes (id, dir, url, kind, created_at) VALUES (?, ?, NULL, 'embedded', ?)`).run(id, dir, now());
-        return { id, dir, url: null, kind: 'embedded' as const };
+        return { id, dir, url: null, kind: 'embedded' as const, cordoned: false };
       })
       .immediate();
   }
@@ -95,14 +113,15 @@ export class SqliteCatalog implements Catalog {
   async registerNode(node: NodeRegistration, { replace = false } = {}): Promise<NodeRecord> {
     return this.db
       .transaction(() => {
-        const existing = this.db.prepare(`SELECT ${NODE} FROM nodes WHERE id = ?`).get(node.id) as NodeRecord | undefined;
+        const existing = toNode(this.db.prepare(`SELECT ${NODE} FROM nodes WHERE id = ?`).get(node.id) as NodeRow | undefined);
         const outcome = registrationOutcome(existing, node, replace);
         if (outcome === 'insert') {
           this.db.prepare(`INSERT INTO nodes (id, dir, url, kind, created_at) VALUES (?, ?, ?, 'agent', ?)`).run(node.id, node.dir, node.url, now());
         } else if (outcome === 'update') {
           this.db.prepare(`UPDATE nodes SET dir = ?, url = ?, kind = 'agent' WHERE id = ?`).run(node.dir, node.url, node.id);
         }
-        return { ...node, kind: 'agent' as const };
+        // A restarted or replacing agent keeps the node's cordon.
+        return { ...node, kind: 'agent' as const, cordoned: existing?.cordoned ?? false };
       })
       .immediate();
   }
@@ -112,7 +131,7 @@ export class SqliteCatalog implements Catalog {
   }
 
   async findNode(id: string): Promise<NodeRecord | undefined> {
-    return this.db.prepare(`SELECT ${NODE} FROM nodes WHERE id = ?`).get(id) as NodeRecord | undefined;
+    return toNode(this.db.prepare(`SELECT ${NODE} FROM nodes WHERE id = ?`).get(id) as NodeRow | undefined);
   }
 
   async node(id: string): Promise<NodeRecord> {
@@ -120,7 +139,40 @@ export class SqliteCatalog implements Catalog {
   }
 
   async listNodes(): Promise<NodeRecord[]> {
-    return this.db.prepare(`SELECT ${NODE} FROM nodes ORDER BY id`).all() as NodeRecord[];
+    return (this.db.prepare(`SELECT ${NODE} FROM nodes ORDER BY id`).all() as NodeRow[]).map((row) => toNode(row)!);
+  }
+
+  async setCordoned(id: string, cordoned: boolean): Promise<NodeRecord> {
+    this.db.prepare('UPDATE nodes SET cordoned = ? WHERE id = ?').run(cordoned ? 1 : 0, id);
+    return this.node(id);
+  }
+
+  async savePlan(fleetId: string, summary: string, moves: PlannedMove[]): Promise<string> {
+    return this.db
+      .transaction(() => {
+        const stored = this.db.prepare('SELECT summary FROM fleet_plans WHERE fleet_id = ?').get(fleetId) as { summary: string } | undefined;
+        if (stored) return stored.summary;
+        this.db.prepare('INSERT INTO fleet_plans (fleet_id, summary, created_at) VALUES (?, ?, ?)').run(fleetId, summary, now());
+        const insert = this.db.prepare('INSERT INTO fleet_moves (fleet_id, seq, org, ns, from_node, to_node, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)');
+        moves.forEach((m, seq) => insert.run(fleetId, seq, m.org, m.ns, m.from, m.to, m.bytes));
+        return summary;
+      })
+      .immediate();
+  }
+
+  async readPlan(fleetId: string, offset: number, limit: number): Promise<PlannedMove[]> {
+    return this.db
+      .prepare(`SELECT ${MOVE} FROM fleet_moves WHERE fleet_id = ? AND seq >= ? ORDER BY seq LIMIT ?`)
+      .all(fleetId, offset, limit) as PlannedMove[];
+  }
+
+  async dropPlan(fleetId: string): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.db.prepare('DELETE FROM fleet_moves WHERE fleet_id = ?').run(fleetId);
+        this.db.prepare('DELETE FROM fleet_plans WHERE fleet_id = ?').run(fleetId);
+      })
+      .immediate();
   }
 
   async findShard(org: string, ns: string): Promise<ShardRecord | undefined> {
@@ -207,16 +259,16 @@ export class SqliteCatalog implements Catalog {
         if (theirs !== snapshot.clusterId && nodes + shards > 0) throw catalogConflict(this.location, theirs, nodes, shards, snapshot.clusterId);
         let changed = this.db.prepare('UPDATE cluster SET id = ? WHERE id <> ?').run(snapshot.clusterId, snapshot.clusterId).changes;
         const putNode = this.db.prepare(
-          `INSERT INTO nodes (id, dir, url, kind, created_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET dir = excluded.dir, url = excluded.url, kind = excluded.kind
-           WHERE dir <> excluded.dir OR url IS NOT excluded.url OR kind <> excluded.kind`,
+          `INSERT INTO nodes (id, dir, url, kind, cordoned, created_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET dir = excluded.dir, url = excluded.url, kind = excluded.kind, cordoned = excluded.cordoned
+           WHERE dir <> excluded.dir OR url IS NOT excluded.url OR kind <> excluded.kind OR cordoned <> excluded.cordoned`,
         );
         const putShard = this.db.prepare(
           `INSERT INTO shards (org, ns, owner, epoch, created_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (org, ns) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch
            WHERE owner <> excluded.owner OR epoch <> excluded.epoch`,
         );
-        for (const node of snapshot.nodes) changed += putNode.run(node.id, node.dir, node.url, node.kind, now()).changes;
+        for (const node of snapshot.nodes) changed += putNode.run(node.id, node.dir, node.url, node.kind, node.cordoned ? 1 : 0, now()).changes;
         for (const shard of snapshot.shards) changed += putShard.run(shard.org, shard.ns, shard.owner, shard.epoch, now()).changes;
         return { nodes: snapshot.nodes.length, shards: snapshot.shards.length, changed };
       })

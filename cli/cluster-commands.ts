@@ -20,14 +20,25 @@ export function registerClusterCommands(program: Command): void {
 
   registerNodeServe(node);
 
+  for (const [name, cordoned] of [['cordon', true], ['uncordon', false]] as const) {
+    node.command(name)
+      .description(cordoned ? 'take no new shards on this node: planners never target it and moves to it are refused' : 'let the node take new shards again')
+      .argument('<id>', 'node id', id('node'))
+      .action(async (nodeId: string, opts: JsonFlag) => {
+        const changed = await withCluster((cluster) => cluster.catalog.setCordoned(nodeId, cordoned), { mustExist: true });
+        if (opts.json) printJson(changed);
+        else printLine(cordoned ? `node ${nodeId} is cordoned: it takes no new shards (its own stay until drained)` : `node ${nodeId} takes new shards again`);
+      });
+  }
+
   program.command('nodes')
     .description('list nodes')
     .action(async (opts: JsonFlag) => {
       const nodes = await withCluster((cluster) => cluster.catalog.listNodes());
       if (opts.json) return printJson(nodes);
       printTable(
-        ['node', 'kind', 'dir', 'agent'],
-        nodes.map((n) => [n.id, n.kind, n.dir, n.url ?? '- (start npm start)']),
+        ['node', 'kind', 'dir', 'agent', 'cordoned'],
+        nodes.map((n) => [n.id, n.kind, n.dir, n.url ?? '- (start npm start)', n.cordoned ? 'yes' : '-']),
         'no nodes yet: add one with "tasksd node add <id>"',
       );
     });

@@ -5,6 +5,8 @@ import { version } from '../package.json';
 import { registerClusterCommands } from './cluster-commands';
 import { registerJobCommands } from './job-commands';
 import { registerCatalogCommands } from './catalog-command';
+import { registerFleetCommands } from './fleet-commands';
+import { registerPlanCommands } from './plan-commands';
 import { registerRepairCommand } from './repair-command';
 import { registerTaskCommands } from './task-commands';
 
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerClusterCommands(program);
   registerTaskCommands(program);
   registerJobCommands(program);
+  registerPlanCommands(program);
+  registerFleetCommands(program);
   registerRepairCommand(program);
   registerCatalogCommands(program);
   for (const command of leaves(program)) command.option('--json', 'print machine-readable JSON');

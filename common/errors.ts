@@ -37,6 +37,14 @@ export const ErrorType = {
   AgentError: 'AgentError',
   /** The task is not in the shard. */
   UnknownTask: 'UnknownTask',
+  /** A move to a cordoned node: it takes no new shards until `tasksd node uncordon`. */
+  NodeCordoned: 'NodeCordoned',
+  /** A planned move whose shard another node owns now (moved since the plan was made): skipped. */
+  OwnerChanged: 'OwnerChanged',
+  /** A drain or rebalance with no node that may take shards (every other node cordoned, or none). */
+  NoDestination: 'NoDestination',
+  /** A second fleet job (drain, rebalance) while one runs on the cluster. */
+  FleetBusy: 'FleetBusy',
 } as const;
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 

@@ -13,6 +13,11 @@ export interface MigrationRequest {
   org: string;
   ns: string;
   to: string;
+  /**
+   * The owner the move expects (a fleet job's plan): refused with OwnerChanged, changing
+   * nothing, when another node owns the shard by the time the move is prepared.
+   */
+  from?: string;
   mode?: MigrationMode;
   /** Online mode: the write pause (lock → unlock) to stay under, in ms (default 1000). */
   maxPauseMs?: number;

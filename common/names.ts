@@ -4,6 +4,9 @@ export const DEFAULT_TASK_QUEUE = 'shard-migration';
 export const STATUS_QUERY = 'status';
 export const RECONCILE_WORKFLOW_TYPE = 'reconcileClaims';
 export const REPAIR_WORKFLOW_TYPE = 'repairShards';
+/** A drain or a rebalance: one parent workflow running its plan as migrateShard children. */
+export const FLEET_WORKFLOW_TYPE = 'fleetMove';
+export const FLEET_STATUS_QUERY = 'fleetStatus';
 
 /**
  * The task queue of one cluster's activities (and of the jobs its clients start):

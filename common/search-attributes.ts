@@ -1,4 +1,4 @@
-// The search attributes every migration carries, filterable in the Web UI and CLI.
+// The search attributes every migration and fleet job carries, filterable in the Web UI and CLI.
 // `defineSearchAttributeKey` is pure, so the workflow bundle may import this file.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
@@ -10,6 +10,11 @@ export const MigrationTo = defineSearchAttributeKey('MigrationTo', SearchAttribu
 export const MigrationBytes = defineSearchAttributeKey('MigrationBytes', SearchAttributeType.INT);
 export const MigrationPauseMs = defineSearchAttributeKey('MigrationPauseMs', SearchAttributeType.INT);
 
+/** Fleet jobs (drain, rebalance): their kind, the drained node, and how they stand. */
+export const FleetKind = defineSearchAttributeKey('FleetKind', SearchAttributeType.KEYWORD);
+export const FleetNode = defineSearchAttributeKey('FleetNode', SearchAttributeType.KEYWORD);
+export const FleetStatus = defineSearchAttributeKey('FleetStatus', SearchAttributeType.KEYWORD);
+
 export const MIGRATION_SEARCH_ATTRIBUTES = [
   MigrationStatus,
   MigrationOrg,
@@ -18,6 +23,9 @@ export const MIGRATION_SEARCH_ATTRIBUTES = [
   MigrationTo,
   MigrationBytes,
   MigrationPauseMs,
+  FleetKind,
+  FleetNode,
+  FleetStatus,
 ] as const;
 
 /** `NAME=Type` pairs in the form `temporal server start-dev --search-attribute` takes. */

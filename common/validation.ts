@@ -15,7 +15,7 @@ export const JOB_ID_PATTERN = /^[^\p{C}]{1,255}$/u;
 /** Node directories: any printable path; where it may point is checked against the cluster (store/node-dir.ts). */
 export const NODE_DIR_PATTERN = /^[^\p{C}]{1,1024}$/u;
 
-const MIGRATION_FIELDS = ['org', 'ns', 'to', 'mode', 'maxPauseMs', 'maxBytesPerSecond', 'cluster'];
+const MIGRATION_FIELDS = ['org', 'ns', 'to', 'from', 'mode', 'maxPauseMs', 'maxBytesPerSecond', 'cluster'];
 /** 1 KiB/s to 100 GiB/s: below that a copy never ends, above it the cap means nothing. */
 const MIN_RATE = 1024;
 const MAX_RATE = 100 * 1024 ** 3;
@@ -62,6 +62,7 @@ export const migrationRequestSchema = z
     org: idSchema('org'),
     ns: idSchema('namespace'),
     to: idSchema('node'),
+    from: idSchema('from').optional(),
     mode: z.enum(MIGRATION_MODES, { error: (issue) => `mode ${quote(issue.input)} is not valid: use offline or online` }).optional(),
     maxPauseMs: z
       .number({ error: (issue) => `maxPauseMs must be a number of milliseconds, not ${kindOf(issue.input)}` })

@@ -5,6 +5,10 @@
 // node-c while writer processes put through the owner's agent; after each move it
 // prints the job, the shards, the Web UI link and what loadgen's checker says about
 // the writes (every acknowledged write on the new owner, no refused write applied).
+// Then the fleet commands, run as an operator types them: twelve small shards are
+// made on node-a, `tasksd plan drain node-a` prints the plan, `tasksd drain node-a
+// --wait` empties the node as one fleet job, and `tasksd rebalance --wait` spreads the
+// shards again.
 //
 // Zero configuration: with no Temporal server configured and none listening it brings
 // up the embedded dev server and, at the end, keeps it running for the Web UI until
@@ -28,7 +32,7 @@ import { MigrationClient, type Job, type MigrationMode } from '../client';
 import { formatBytes } from '../cli/output';
 import { followJob } from '../cli/progress';
 import { clusterToken } from '../common/cluster-token';
-import { WORKFLOW_TYPE } from '../common/names';
+import { FLEET_WORKFLOW_TYPE, WORKFLOW_TYPE } from '../common/names';
 import { checkWrites, startWriters, type WriterReport } from '../loadgen';
 import { Cluster } from '../store/cluster';
 import { startEmbeddedCluster } from '../temporal/embedded-cluster';
@@ -55,6 +59,8 @@ const WRITES_PER_SEC = 10;
 const SETTLE_ACKS = 10;
 const AGENT_START_TIMEOUT_MS = 60_000;
 const AGENT_STOP_TIMEOUT_MS = 30_000;
+/** Small shards for the fleet part (drain, rebalance). */
+const FLEET_SHARDS = 12;
 
 interface AgentProcess {
   nodeId: string;
@@ -174,6 +180,8 @@ async function main(): Promise<void> {
       await move('node-b', 'online', 'Online move node-a → node-b: the copy runs while the shard takes writes; writes wait only for the cut-over.');
       await move('node-c', 'offline', 'Offline move node-b → node-c: writes are refused (and retried by the writers) for the whole copy.');
 
+      await fleetMoves(cc, uiBase, target.namespace);
+
       console.log('');
       say('stopping the agents (SIGTERM: each drains its steps in flight, then stops serving)');
       await Promise.all(agents.map((a) => stopAgent(a)));
@@ -200,6 +208,34 @@ async function main(): Promise<void> {
   } else {
     say('done');
   }
+}
+
+/**
+ * The fleet commands on this cluster, as an operator runs them (the same binary, the
+ * demo's data root and task queue): a plan, a drain of node-a, a rebalance.
+ */
+async function fleetMoves(cc: ClusterClient, uiBase: string, namespace: string): Promise<void> {
+  console.log('');
+  say(`Fleet moves: ${FLEET_SHARDS} small shards on node-a, then a plan, a drain and a rebalance, each move a child job of one fleet job.`);
+  for (let i = 0; i < FLEET_SHARDS; i++) {
+    const ns = `team-${String(i).padStart(2, '0')}`;
+    await cc.createShard(ORG, ns, 'node-a');
+    await cc.load(ORG, ns, Array.from({ length: 50 + 25 * i }, (_, r) => ({ id: `t${r}`, title: `task ${r}`, body: Buffer.alloc(256, r % 251) })));
+  }
+  await tasksd(['plan', 'drain', 'node-a']);
+  await tasksd(['drain', 'node-a', '--wait']);
+  // The big shard the moves above carried stays where it is; the rest is spread by count.
+  await tasksd(['rebalance', '--strategy', 'by-count', '--exclude', `${ORG}/${NS}`, '--wait']);
+  await printShards(cc);
+  say(`Web UI: ${uiBase}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent("WorkflowType='fleetMove'")} (each fleet job with its moves as children)`);
+}
+
+/** `tasksd …` as a child process sharing this terminal (its progress bar draws here); fails the demo if it fails. */
+async function tasksd(args: string[]): Promise<void> {
+  say(`$ tasksd ${args.join(' ')}`);
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'bin/tasksd.js', ...args], { cwd: PROJECT_ROOT, env: process.env, stdio: 'inherit' });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  if (code !== 0) throw new Error(`tasksd ${args.join(' ')} exited with ${code}`);
 }
 
 /** `tasksd node serve` as a child process; resolves once it says it is serving. */
@@ -290,7 +326,8 @@ function printTable(head: string[], rows: Array<Array<string | number>>): void {
  */
 async function endLeftovers(client: Client): Promise<string[]> {
   const ended: string[] = [];
-  for await (const run of client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'` })) {
+  const types = `(WorkflowType = '${WORKFLOW_TYPE}' OR WorkflowType = '${FLEET_WORKFLOW_TYPE}')`;
+  for await (const run of client.workflow.list({ query: `${types} AND ExecutionStatus = 'Running'` })) {
     if (!run.taskQueue.startsWith(`${TASK_QUEUE}@`)) continue;
     await client.workflow.getHandle(run.workflowId, run.runId).terminate('left running by an interrupted npm run demo');
     ended.push(run.workflowId);

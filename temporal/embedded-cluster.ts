@@ -10,7 +10,9 @@ import type { FaultPoints } from '../faults';
 import { startNodeAgent, type NodeAgent } from '../agent/serve';
 import type { Cluster } from '../store/cluster';
 import { createCoordinatorWorkers } from './cluster-workers';
-import { jobLookup } from './job-lookup';
+import { jobLookup, jobResult } from './job-lookup';
+import { ClusterClient } from '../transport/cluster-client';
+import { Peers } from '../transport/peers';
 import { WorkerGroup } from './worker-group';
 
 export interface EmbeddedClusterOptions {
@@ -44,13 +46,22 @@ export async function startEmbeddedCluster(opts: EmbeddedClusterOptions): Promis
   const log = opts.log ?? (() => {});
   const workers = new WorkerGroup();
   const agents = new Map<string, NodeAgent>();
+  // Fleet jobs size shards through the agents, as `tasksd shards` does.
+  const peers = new Peers(cluster.catalog, opts.token, opts.caFile);
+  const agentsView = new ClusterClient(cluster.catalog, peers);
   const coordinator = await createCoordinatorWorkers({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     clusterId: cluster.catalog.clusterId,
     workflowBundle: opts.workflowBundle,
-    activities: createCoordinatorActivities({ cluster, jobs: jobLookup(opts.client), faults: opts.faults }),
+    activities: createCoordinatorActivities({
+      cluster,
+      jobs: jobLookup(opts.client),
+      faults: opts.faults,
+      listShards: () => agentsView.listShards(),
+      jobResult: jobResult(opts.client),
+    }),
   });
   for (const worker of coordinator) workers.add(worker);
 
@@ -95,6 +106,7 @@ export async function startEmbeddedCluster(opts: EmbeddedClusterOptions): Promis
       await serving.catch(() => undefined);
       await workers.stop();
       await Promise.all([...agents.values()].map((agent) => agent.close()));
+      await peers.close();
     },
   };
 }

@@ -318,7 +318,7 @@ describe('bad input: one clear error, nothing changed', () => {
     const malformed: Array<[string, unknown, RegExp]> = [
       ['a wrong type', { ...move, org: 42 }, /^org must be a string, not a number$/],
       ['a missing field', { org: 'acme', ns: 'default' }, /^node is required$/],
-      ['an extra field', { ...move, force: true }, /^unknown field\(s\) "force": the fields are org, ns, to, mode, maxPauseMs, maxBytesPerSecond, cluster$/],
+      ['an extra field', { ...move, force: true }, /^unknown field\(s\) "force": the fields are org, ns, to, from, mode, maxPauseMs, maxBytesPerSecond, cluster$/],
       ['a fractional pause budget', { ...move, maxPauseMs: 2.5 }, /^maxPauseMs must be a whole number of milliseconds$/],
       ['an array', [move], /^migration input must be a JSON object like .*, not an array$/],
       ['null', null, /^migration input must be a JSON object like .*, not null$/],

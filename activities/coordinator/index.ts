@@ -11,6 +11,7 @@ import { NO_FAULTS, type FaultPoints } from '../../faults';
 import type { HandOffResult, JobRef, OrphanScan, PrepareInput, ReconcileInput, StepChanges } from '../types';
 import { prepareMove } from './prepare';
 import { ErrorType, TasksdError } from '../../common/errors';
+import { createFleetActivities, type FleetDeps } from './fleet';
 
 export interface CoordinatorDeps {
   cluster: Cluster;
@@ -18,9 +19,13 @@ export interface CoordinatorDeps {
   jobs: JobLookup;
   /** Fault points (faults/): NO_FAULTS in production. */
   faults?: FaultPoints;
+  /** What fleet jobs need beyond the catalog: shard sizes from the agents, and children's outcomes. */
+  listShards?: FleetDeps['listShards'];
+  jobResult?: FleetDeps['jobResult'];
 }
 
-export function createCoordinatorActivities({ cluster, jobs, faults = NO_FAULTS }: CoordinatorDeps) {
+export function createCoordinatorActivities({ cluster, jobs, faults = NO_FAULTS, listShards, jobResult }: CoordinatorDeps) {
+  const fleet = createFleetActivities({ cluster, listShards, jobResult });
   const { catalog } = cluster;
   const step = <R>(name: 'claim' | 'handOff' | 'release' | 'ownerOf', fn: (job: JobRef) => Promise<R>) => withFailures(inCluster(cluster, faults.around(name, fn)));
   return {
@@ -60,6 +65,11 @@ export function createCoordinatorActivities({ cluster, jobs, faults = NO_FAULTS 
     }),
 
     scanOrphans: withFailures(async (input: ReconcileInput): Promise<OrphanScan> => scanOrphans(cluster, jobs, input)),
+
+    planFleet: withFailures(fleet.planFleet),
+    readPlan: withFailures(fleet.readPlan),
+    dropPlan: withFailures(fleet.dropPlan),
+    jobOutcome: withFailures(fleet.jobOutcome),
   };
 }
 

@@ -10,13 +10,22 @@ import type { PrepareInput, Prepared } from '../types';
 export const DEFAULT_MAX_PAUSE_MS = 1000;
 
 export async function prepareMove(cluster: Cluster, { jobId, request }: PrepareInput): Promise<Prepared> {
-  const { org, ns, to, mode = 'offline', maxPauseMs = DEFAULT_MAX_PAUSE_MS, maxBytesPerSecond, cluster: wanted } = parseMigrationRequest(request);
+  const { org, ns, to, from, mode = 'offline', maxPauseMs = DEFAULT_MAX_PAUSE_MS, maxBytesPerSecond, cluster: wanted } = parseMigrationRequest(request);
   checkCluster(cluster, jobId, wanted);
   const shard = await cluster.catalog.shard(org, ns);
-  await cluster.catalog.node(to);
+  const destination = await cluster.catalog.node(to);
+  if (from !== undefined && shard.owner !== from) {
+    throw new TasksdError(ErrorType.OwnerChanged, `shard ${org}/${ns} is owned by ${shard.owner} now, not ${from} as planned; not moving it`);
+  }
   if (shard.jobId && shard.jobId !== jobId) await cluster.catalog.claim(org, ns, jobId); // throws ShardBusy naming the holder
   if (shard.owner === to) {
     throw new TasksdError(ErrorType.SameNode, `shard ${org}/${ns} is already on node ${to}; pick another destination`);
+  }
+  if (destination.cordoned) {
+    throw new TasksdError(
+      ErrorType.NodeCordoned,
+      `node ${to} is cordoned: it takes no new shards; pick another node, or take the cordon off with "tasksd node uncordon ${to}"`,
+    );
   }
   return { org, ns, from: shard.owner, to, mode, maxPauseMs, ...(maxBytesPerSecond ? { maxBytesPerSecond } : {}), cluster: cluster.catalog.clusterId };
 }
