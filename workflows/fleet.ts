@@ -53,6 +53,7 @@ import {
 } from '../fleet/types';
 import { cancelUpdate, fleetStatusQuery, pauseUpdate, plannedUpdate, resumeUpdate, setConcurrencyUpdate } from './fleet-definitions';
 import type { migrateShard } from './migrate-shard';
+import { describe, failureType } from './failures';
 import { POLICIES } from './route';
 
 const { planFleet, readPlan, dropPlan, jobOutcome } = proxyActivities<CoordinatorActivities>(POLICIES.catalog);
@@ -399,19 +400,4 @@ function details(job: FleetJob): string {
   for (const r of job.running.slice(0, 10)) lines.push(`running: ${r.org}/${r.ns} ${r.from} → ${r.to} (${r.jobId})`);
   for (const f of job.failed.slice(0, 10)) lines.push(`failed: ${f.org}/${f.ns}: ${f.reason}`);
   return lines.join('\n\n');
-}
-
-function innermost(err: unknown): { message?: string; type?: string } | undefined {
-  let current = err as { message?: string; type?: string; cause?: unknown } | undefined;
-  while (current?.cause) current = current.cause as typeof current;
-  return current;
-}
-
-function describe(err: unknown): string {
-  return innermost(err)?.message ?? String(err);
-}
-
-function failureType(err: unknown): string | undefined {
-  const inner = innermost(err);
-  return inner instanceof ApplicationFailure ? (inner.type ?? undefined) : undefined;
 }

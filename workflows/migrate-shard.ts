@@ -31,6 +31,7 @@ import {
   MigrationTo,
 } from '../common/search-attributes';
 import { claimedUpdate, statusQuery } from './definitions';
+import { describe, failureType } from './failures';
 import { handOff, rollBack, shard } from './hand-off';
 import { coordinatorOn, routeOf, type Route } from './route';
 
@@ -292,20 +293,4 @@ function nodeGone(err: unknown, ref: JobRef): { node: string; message: string } 
       `node ${node} did not take its step ${err.activityType} of the move of ${ref.org}/${ref.ns} (its agent is down or cannot reach Temporal); ` +
       `the move was rolled back: ${ref.from} still owns the shard, writable. Start the agent again (its leftovers are removed when it returns), then retry`,
   };
-}
-
-function innermost(err: unknown): { message?: string; type?: string } | undefined {
-  let current = err as { message?: string; type?: string; cause?: unknown } | undefined;
-  while (current?.cause) current = current.cause as typeof current;
-  return current;
-}
-
-/** The operator-facing reason: the innermost failure's message. */
-function describe(err: unknown): string {
-  return innermost(err)?.message ?? String(err);
-}
-
-function failureType(err: unknown): string | undefined {
-  const inner = innermost(err);
-  return inner instanceof ApplicationFailure ? (inner.type ?? undefined) : undefined;
 }
