@@ -1,6 +1,7 @@
 // Records real migrateShard histories into test/histories/ for the determinism guard
 // (test/replay.test.ts): a full offline run, an online run, a crashed-and-resumed
-// run, a rolled-back run, a cancelled run, and a repair after a terminated job. Once
+// run, a rolled-back run, a cancelled run, a repair after a terminated job, and a
+// fleet drain (fleetMove and its migrateShard children). Once
 // there are deployed jobs, re-record only when a workflow change is released on
 // purpose, keeping the old files (in-flight jobs still replay them); before 1.0 the
 // old files are replaced.
@@ -12,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { MigrationClient } from '../client';
+import { FleetClient } from '../fleet/client';
 import { clusterTaskQueue, REPAIR_WORKFLOW_TYPE } from '../common/names';
 import { Cluster } from '../store/cluster';
 import { LocalReplicator } from '../store/local-replicator';
@@ -95,6 +97,17 @@ async function main(): Promise<void> {
       args: [{ cluster: cluster.catalog.clusterId, graceMs: 1000 }],
     });
     await save('repaired', repairId);
+    await w.stop();
+
+    // Every shard left on node-a (the rolled-back, cancelled and repaired ones, and two more) drained to node-b.
+    w = await worker();
+    await newShard(50);
+    await newShard(50);
+    const fleet = new FleetClient(migrations);
+    const drain = await fleet.start({ kind: 'drain', node: 'node-a', concurrency: 2 });
+    const drained = await fleet.result(drain.id);
+    if (drained.status !== 'finished') throw new Error(`the recorded drain ended ${drained.status}: ${JSON.stringify(drained)}`);
+    await save('fleet-drained', drain.id);
     await w.stop();
   } finally {
     await cluster.close();

@@ -13,8 +13,8 @@ const DIR = path.join(__dirname, 'histories');
 describe('workflow determinism (replay of recorded histories)', () => {
   const files = fs.existsSync(DIR) ? fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort() : [];
 
-  it('has the recorded histories: released offline and online, crashed-and-resumed, rolled back, cancelled, repaired', () => {
-    for (const kind of ['released-offline', 'released-online', 'crashed-and-resumed', 'rolled-back', 'cancelled', 'repaired']) {
+  it('has the recorded histories: released offline and online, crashed-and-resumed, rolled back, cancelled, repaired, a fleet drain', () => {
+    for (const kind of ['released-offline', 'released-online', 'crashed-and-resumed', 'rolled-back', 'cancelled', 'repaired', 'fleet-drained']) {
       assert.ok(files.some((f) => f.startsWith(kind)), `test/histories has no ${kind} history`);
     }
   });
