@@ -38,19 +38,20 @@ function parseArgs(argv: string[]) {
   };
 }
 
-function writeReports(out: string, results: BenchResults): void {
+async function writeReports(out: string, results: BenchResults): Promise<void> {
   const chartDir = path.join(out, 'charts');
   fs.mkdirSync(chartDir, { recursive: true });
-  const svgs = charts(results);
-  for (const [name, svg] of Object.entries(svgs)) fs.writeFileSync(path.join(chartDir, name), svg);
+  // results.json first, so a chart that fails to draw loses no measurement.
   fs.writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
+  const svgs = await charts(results);
+  for (const [name, svg] of Object.entries(svgs)) fs.writeFileSync(path.join(chartDir, name), svg);
   fs.writeFileSync(path.join(out, 'results.md'), markdown(results, Object.keys(svgs)));
 }
 
 async function run(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.redraw) {
-    writeReports(args.out, JSON.parse(fs.readFileSync(path.join(args.out, 'results.json'), 'utf8')) as BenchResults);
+    await writeReports(args.out, JSON.parse(fs.readFileSync(path.join(args.out, 'results.json'), 'utf8')) as BenchResults);
     console.log(`redrew ${args.out}`);
     return;
   }
@@ -91,7 +92,7 @@ async function run(): Promise<void> {
         console.error(`figure ${name} failed:`, err);
       }
       results.seconds = (Date.now() - started) / 1000;
-      writeReports(args.out, results);
+      await writeReports(args.out, results);
     }
   } finally {
     await env.close();

@@ -1,7 +1,8 @@
 // Grouped vertical bars: one group per category (a shard size, a worker count), one
 // bar per series, the bar at the median and a whisker from min to max, so a reader
 // sees both the typical value and how far repeated runs spread.
-import { compact, document, mark, GRID, INK, legend, line, linearScale, logScale, PALETTE, rect, text, type Scale } from './svg';
+import type { TopLevelSpec } from 'vega-lite';
+import { heading, legendColumns, PALETTE, referenceLayers, WIDTH, type Reference } from './vega';
 
 export interface BarValue {
   value: number;
@@ -17,54 +18,91 @@ export interface BarChart {
   yLabel: string;
   log?: boolean;
   /** Horizontal reference lines, e.g. a target. */
-  marks?: { value: number; label: string }[];
+  marks?: Reference[];
   format?: (value: number) => string;
 }
 
-const W = 760;
-const H = 420;
-const PAD = { left: 70, right: 20, top: 64, bottom: 70 };
-
-export function barChart(spec: BarChart): string {
-  const format = spec.format ?? compact;
-  const all = spec.series.flatMap((s) => s.values.flatMap((v) => (v ? [v.value, v.high ?? v.value, v.low ?? v.value] : [])));
-  const marks = spec.marks ?? [];
-  const top = Math.max(...all, ...marks.map((m) => m.value)) * 1.08;
-  const bottomPx = H - PAD.bottom;
-  const y: Scale = spec.log
-    ? logScale(Math.min(...all.filter((v) => v > 0)), top, bottomPx, PAD.top)
-    : linearScale(top, bottomPx, PAD.top);
-  const body: string[] = [];
-  for (const tick of y.ticks) {
-    body.push(line(PAD.left, y(tick), W - PAD.right, y(tick), GRID));
-    body.push(text(PAD.left - 6, y(tick) + 4, compact(tick), { 'text-anchor': 'end', 'font-size': 11 }));
-  }
-  body.push(text(16, (PAD.top + bottomPx) / 2, spec.yLabel, { transform: `rotate(-90 16 ${(PAD.top + bottomPx) / 2})`, 'text-anchor': 'middle', dy: 4 }));
-
-  const groupWidth = (W - PAD.left - PAD.right) / spec.categories.length;
-  const barWidth = Math.min(56, (groupWidth * 0.8) / spec.series.length);
-  spec.categories.forEach((category, g) => {
-    const groupLeft = PAD.left + g * groupWidth + (groupWidth - barWidth * spec.series.length) / 2;
-    body.push(text(PAD.left + (g + 0.5) * groupWidth, bottomPx + 18, category, { 'text-anchor': 'middle' }));
-    spec.series.forEach((series, s) => {
+export function barSpec(chart: BarChart): TopLevelSpec {
+  const format = chart.format ?? ((v: number) => String(Number(v.toPrecision(4))));
+  const names = chart.series.map((s) => s.name);
+  const rows = chart.series.flatMap((series) =>
+    chart.categories.flatMap((category, g) => {
       const v = series.values[g];
-      if (!v || !(v.value > 0 || !spec.log)) return;
-      const x = groupLeft + s * barWidth;
-      const color = PALETTE[s % PALETTE.length];
-      body.push(rect(x + 2, y(v.value), barWidth - 4, bottomPx - y(v.value), color, `${series.name}, ${category}: ${format(v.value)}`));
-      if (v.low !== undefined && v.high !== undefined) {
-        const cx = x + barWidth / 2;
-        body.push(line(cx, y(v.low), cx, y(v.high), INK, 'stroke-width="1.2"'));
-        body.push(line(cx - 5, y(v.high), cx + 5, y(v.high), INK, 'stroke-width="1.2"'));
-        body.push(line(cx - 5, y(v.low), cx + 5, y(v.low), INK, 'stroke-width="1.2"'));
-      }
-      const labelY = Math.min(y(v.value), v.high !== undefined ? y(v.high) : Infinity) - 5;
-      body.push(text(x + barWidth / 2, labelY, format(v.value), { 'text-anchor': 'middle', 'font-size': 10 }));
-    });
-  });
-  // Alternate label ends so close marks (1× and 1.25×) stay readable.
-  marks.forEach((m, i) => body.push(...mark(PAD.left, W - PAD.right, y(m.value), m.label, i % 2 === 0 ? 'left' : 'right')));
-  body.push(line(PAD.left, bottomPx, W - PAD.right, bottomPx, INK));
-  body.push(...legend(PAD.left, H - 18, spec.series.map((s) => s.name), PALETTE));
-  return document(W, H, spec.title, spec.subtitle, body);
+      // A log scale has no place for zero or less: such a bar is left out.
+      if (!v || (chart.log && !(v.value > 0))) return [];
+      const whisker = v.low !== undefined && v.high !== undefined;
+      return [{
+        category,
+        series: series.name,
+        value: v.value,
+        ...(whisker ? { low: v.low, high: v.high } : {}),
+        labelAt: Math.max(v.value, whisker ? v.high! : v.value),
+        label: format(v.value),
+        tip: `${series.name}, ${category}: ${format(v.value)}`,
+      }];
+    }),
+  );
+  // Bars at most 56 px wide (a lone series would otherwise fill its whole group):
+  // the same padding inside and outside the groups makes each group `band` wide.
+  const plotWidth = WIDTH - 110;
+  const band = Math.min((0.8 * plotWidth) / chart.categories.length, 56 * names.length);
+  const padding = Math.min(0.9, Math.max(0.1, (plotWidth - band * chart.categories.length) / (plotWidth + band)));
+  const x = {
+    field: 'category',
+    type: 'nominal',
+    sort: chart.categories,
+    title: null,
+    scale: { paddingInner: padding, paddingOuter: padding },
+    axis: { labelAngle: 0, labelFontSize: 12, labelLimit: 0, ticks: false },
+  } as const;
+  const xOffset = { field: 'series', type: 'nominal', sort: names, scale: { domain: names, paddingInner: 0.08 } } as const;
+  const y = {
+    type: 'quantitative',
+    title: chart.yLabel,
+    ...(chart.log ? { scale: { type: 'log' }, axis: { values: logTicks(rows.flatMap((r) => [r.value, r.low ?? r.value, r.high ?? r.value])), format: '~s' } } : { scale: { zero: true } }),
+  } as const;
+  return {
+    title: heading(chart.title, chart.subtitle),
+    width: plotWidth,
+    height: 280,
+    data: { values: rows },
+    layer: [
+      {
+        mark: { type: 'bar', cornerRadius: 0 },
+        encoding: {
+          x,
+          xOffset,
+          y: { ...y, field: 'value', stack: null },
+          color: { field: 'series', type: 'nominal', scale: { domain: names, range: PALETTE }, legend: { columns: legendColumns(names) } },
+          description: { field: 'tip' },
+        },
+      },
+      {
+        transform: [{ filter: 'isValid(datum.low)' }],
+        mark: { type: 'rule', color: '#222', strokeWidth: 1.2, aria: false },
+        encoding: { x, xOffset, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
+      },
+      ...(['low', 'high'] as const).map((end) => ({
+        transform: [{ filter: 'isValid(datum.low)' }],
+        mark: { type: 'tick', color: '#222', thickness: 1.2, size: 10, orient: 'horizontal', aria: false },
+        encoding: { x, xOffset, y: { field: end, type: 'quantitative' } },
+      }) as const),
+      {
+        mark: { type: 'text', fontSize: 10, baseline: 'bottom', dy: -4, color: '#222', aria: false },
+        encoding: { x, xOffset, y: { field: 'labelAt', type: 'quantitative' }, text: { field: 'label' } },
+      },
+      ...referenceLayers(chart.marks ?? []),
+    ],
+    resolve: { scale: { y: 'shared' } },
+  } as TopLevelSpec;
+}
+
+/** 1, 2, 5 × each power of ten from below the smallest value to above the largest. */
+function logTicks(values: number[]): number[] {
+  const positive = values.filter((v) => v > 0);
+  const lo = Math.floor(Math.log10(Math.min(...positive)));
+  const hi = Math.ceil(Math.log10(Math.max(...positive)));
+  const ticks: number[] = [];
+  for (let p = lo; p <= hi; p++) for (const m of [1, 2, 5]) if (p < hi || m === 1) ticks.push(Number((m * 10 ** p).toPrecision(6)));
+  return ticks;
 }

@@ -1,8 +1,9 @@
 // The figures as SVG files, drawn from results.json alone (so a chart can be
 // redrawn from committed results without re-running the bench).
-import { barChart, type BarValue } from '../chart/bars';
-import { lineChart } from '../chart/lines';
-import { stackedChart } from '../chart/stacked';
+import { barSpec, type BarChart, type BarValue } from '../chart/bars';
+import { lineSpec, type LineChart } from '../chart/lines';
+import { stackedSpec, type StackedChart } from '../chart/stacked';
+import { render } from '../chart/vega';
 import { STEP_NAMES, type StepName } from '../lib/product-steps';
 import { TARGETS, type BenchResults } from '../lib/results';
 import { percentile, spread, type Spread } from '../lib/stats';
@@ -10,14 +11,17 @@ import { percentile, spread, type Spread } from '../lib/stats';
 const bar = (s: Spread): BarValue => ({ value: s.median, low: s.min, high: s.max });
 const median = (values: number[]) => percentile(values, 50);
 const MiB = 2 ** 20;
+const barChart = (chart: BarChart) => render(barSpec(chart));
+const stackedChart = (chart: StackedChart) => render(stackedSpec(chart));
+const lineChart = (chart: LineChart) => render(lineSpec(chart));
 
-export function charts(results: BenchResults): Record<string, string> {
+export async function charts(results: BenchResults): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const where = `${results.machine.nproc} cores, ${results.machine.disk.split(' ')[1]}, ${results.mode} run ${results.startedAt.slice(0, 10)}`;
 
   if (results.copy?.length) {
     const copy = results.copy;
-    out['copy-throughput.svg'] = barChart({
+    out['copy-throughput.svg'] = await barChart({
       title: 'Offline move vs cp + fsync of the same file (lower is better)',
       subtitle: `time ÷ cp+fsync time of the same rep; bar = median, whisker = min–max; ${where}`,
       categories: copy.map((c) => `${c.label} (n=${c.reps})`),
@@ -37,7 +41,7 @@ export function charts(results: BenchResults): Record<string, string> {
     const activities = activityOrder(copy.flatMap((c) => Object.keys(c.phases)));
     const stepNames = Object.keys(STEP_NAMES) as StepName[];
     const partNames = ['client calls', 'Temporal (queues, workflow tasks)', ...activities, ...stepNames.map((k) => `${STEP_NAMES[k]} alone`), 'cp + fsync'];
-    out['copy-breakdown.svg'] = stackedChart({
+    out['copy-breakdown.svg'] = await stackedChart({
       title: 'Where an offline move spends its time, in units of one cp + fsync',
       subtitle: `median of each part ÷ median cp time; "alone" = the product's own functions re-run on the same file; ${where}`,
       partNames,
@@ -62,7 +66,7 @@ export function charts(results: BenchResults): Record<string, string> {
     const labels = [...new Set(cells.map((c) => c.label))];
     const cell = (mode: string, label: string) => cells.find((c) => c.mode === mode && c.label === label);
     const gapBar = (mode: string) => labels.map((l) => { const c = cell(mode, l); return c ? { value: c.gap.median, low: c.gap.min, high: c.gap.p99 } : null; });
-    out['write-pause.svg'] = barChart({
+    out['write-pause.svg'] = await barChart({
       title: 'Longest gap between acknowledged writes during a move (lower is better)',
       subtitle: `bar = p50, whisker = min–p99 over repeated moves; ${results.pause.writers} writers × ${results.pause.ratePerWriter} puts/s; log scale; ${where}`,
       categories: labels.map((l) => `${l} (n=${cell('online', l)?.reps ?? '?'})`),
@@ -83,7 +87,7 @@ export function charts(results: BenchResults): Record<string, string> {
     const o = results.orchestration;
     const d = o.directPhasesMs;
     const s = o.stepsMs;
-    out['orchestration.svg'] = stackedChart({
+    out['orchestration.svg'] = await stackedChart({
       title: 'Empty shard: the same phases called directly vs a move through Temporal',
       subtitle: `median ms of each part over ${o.reps} interleaved moves; Temporal parts from workflow history event times; ${where}`,
       partNames: ['prepare', 'lock', 'checkpointAndCopy', 'replay', 'unlock', 'activities running', 'activity queue waits', 'workflow tasks running', 'workflow task queue waits', 'server, between events', 'client calls'],
@@ -99,7 +103,7 @@ export function charts(results: BenchResults): Record<string, string> {
   if (results.fleet) {
     const f = results.fleet;
     const configs = ['1', '2'].filter((k) => f.byWorkers[k]);
-    out['fleet.svg'] = barChart({
+    out['fleet.svg'] = await barChart({
       title: `Fleet: ${f.shards} small shards moved at once (higher is better)`,
       subtitle: `${f.rounds.length / configs.length} round(s) per worker count, interleaved; bar = median, whisker = min–max; ${where}`,
       categories: configs.map((k) => (k === '1' ? '1 worker' : `${k} workers`)),
@@ -107,7 +111,7 @@ export function charts(results: BenchResults): Record<string, string> {
       yLabel: 'moves / second',
       format: (v) => v.toFixed(1),
     });
-    out['fleet-cpu.svg'] = stackedChart({
+    out['fleet-cpu.svg'] = await stackedChart({
       title: 'Fleet: CPU seconds per 100 moves, by process',
       subtitle: `median over rounds; from /proc/<pid>/stat utime+stime; ${where}`,
       partNames: ['Temporal dev server', 'worker process(es)', 'bench (submits, awaits results)'],
@@ -123,7 +127,7 @@ export function charts(results: BenchResults): Record<string, string> {
 
   if (results.memory?.cells.length) {
     const m = results.memory;
-    out['memory.svg'] = lineChart({
+    out['memory.svg'] = await lineChart({
       title: 'Worker RSS while it moves a shard (flat and low is better)',
       subtitle: `VmRSS every 100 ms during the first move of each size; ${where}`,
       series: m.cells.map((c) => ({ name: `${c.label} shard: peak ${(c.peak.max / MiB).toFixed(0)} MiB`, points: c.trace.map((p): [number, number] => [p.t, p.rss / MiB]) })),
