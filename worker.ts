@@ -3,7 +3,6 @@
 // cluster's own — and, in the same process, an agent for every embedded node of the
 // cluster (docs/NODES.md). With no Temporal server configured and none listening, it
 // first brings up the embedded dev server.
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { heartbeatIfInActivity } from './activities/heartbeat';
 import { clusterToken, tlsCaFile } from './common/cluster-token';
 import { reconcileGraceMs, reconcileIntervalMs, taskQueue } from './common/config';
@@ -15,6 +14,7 @@ import { startEmbeddedCluster } from './temporal/embedded-cluster';
 import { startEmbeddedIfNeeded } from './temporal/embedded';
 import { ensureReconciler } from './temporal/reconciler';
 import { connectWorker } from './temporal/worker-connection';
+import { workflowBundle } from './temporal/workflow-bundle';
 
 const say = (line: string) => console.log(`tasksd worker: ${line}`);
 
@@ -50,7 +50,7 @@ async function run(): Promise<void> {
             client,
             namespace: target.namespace,
             taskQueue: taskQueue(),
-            workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows') }),
+            workflowBundle: await workflowBundle(say), // build/workflows.js when current (npm run build:workflows)
             token: clusterToken(cluster.dataRoot),
             caFile: tlsCaFile(),
             faults,

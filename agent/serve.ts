@@ -4,7 +4,7 @@
 // host; the coordinator process runs one per embedded node, the same code.
 import * as fs from 'node:fs';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createNodeActivities } from '../activities';
+import { createNodeActivities } from '../activities/node';
 import type { FaultPoints } from '../faults';
 import { nodeTaskQueue } from '../common/names';
 import type { Cluster } from '../store/cluster';

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../common/errors';
 import type { Catalog } from './catalog';
-import { PostgresCatalog, type PostgresOptions } from './postgres';
+import type { PostgresOptions } from './postgres';
 import { SqliteCatalog } from './sqlite';
 
 export type CatalogLocation = { driver: 'sqlite'; file: string } | { driver: 'postgres'; url: string };
@@ -22,7 +22,12 @@ export function catalogLocation(dataRoot: string, setting: string | undefined): 
 }
 
 export async function openCatalog(location: CatalogLocation, options: PostgresOptions = {}): Promise<Catalog> {
-  return location.driver === 'sqlite' ? new SqliteCatalog(location.file) : PostgresCatalog.open(location.url, options);
+  if (location.driver === 'sqlite') return new SqliteCatalog(location.file);
+  // Loaded on demand: a SQLite cluster's processes (a node agent above all) skip pg.
+  // require, not import(): tsx leaves import() to Node's ESM loader.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PostgresCatalog } = require('./postgres') as typeof import('./postgres');
+  return PostgresCatalog.open(location.url, options);
 }
 
 function badSetting(hint: string): TasksdError {

@@ -4,7 +4,7 @@
 // takes every job of its clients, its catalog steps and its reconciler, so two
 // clusters' coordinators that share a task queue by mistake never act on each other's
 // shards. Node steps run in the node agents (agent/serve.ts).
-import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import type { CoordinatorActivities } from '../activities';
 import { clusterTaskQueue, sharedTaskQueue } from '../common/names';
 
@@ -14,7 +14,7 @@ export interface CoordinatorWorkersOptions {
   taskQueue: string;
   clusterId: string;
   activities: CoordinatorActivities;
-  workflowBundle: WorkflowBundle;
+  workflowBundle: WorkflowBundleOption;
 }
 
 export async function createCoordinatorWorkers(options: CoordinatorWorkersOptions): Promise<Worker[]> {

@@ -4,7 +4,7 @@
 // runs, on 127.0.0.1 at free ports recorded in the catalog; nodes added while it runs
 // are served within a couple of seconds.
 import type { Client } from '@temporalio/client';
-import type { NativeConnection, WorkflowBundle } from '@temporalio/worker';
+import type { NativeConnection, WorkflowBundleOption } from '@temporalio/worker';
 import { createCoordinatorActivities } from '../activities';
 import type { FaultPoints } from '../faults';
 import { startNodeAgent, type NodeAgent } from '../agent/serve';
@@ -22,7 +22,7 @@ export interface EmbeddedClusterOptions {
   client: Client;
   namespace?: string;
   taskQueue: string;
-  workflowBundle: WorkflowBundle;
+  workflowBundle: WorkflowBundleOption;
   token: string;
   caFile?: string;
   /** Fault points (faults/); production passes NO_FAULTS or faultsFromEnv's answer. */

@@ -1,15 +1,17 @@
 // One real Temporal dev server (the installed CLI, on free ports) and one workflow
-// bundle for the whole run; each test gets its own task queue and data root.
+// bundle for the whole run (build/workflows.js when current, see
+// temporal/workflow-bundle.ts; bundled here otherwise); each test gets its own task queue and data root.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundleOption } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../../temporal/dev-server';
+import { workflowBundle } from '../../temporal/workflow-bundle';
 
 interface Shared {
   server: DevServer;
-  bundle: WorkflowBundle;
+  bundle: WorkflowBundleOption;
   connection: Connection;
   client: Client;
   workerConnection: NativeConnection;
@@ -31,7 +33,7 @@ export const mochaHooks = {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tasksd-test-'));
     const [server, bundle] = await Promise.all([
       startDevServer({ dbFile: path.join(scratch, 'temporal.db'), headless: false }),
-      bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') }),
+      workflowBundle(() => {}, { logger: new DefaultLogger('WARN') }),
     ]);
     const connection = await Connection.connect({ address: server.address });
     const workerConnection = await NativeConnection.connect({ address: server.address });
