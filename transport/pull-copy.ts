@@ -55,8 +55,9 @@ const WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
  * behind, and the final fsync is short.
  */
 const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
-/** Progress (the heartbeat's resume offset) is reported at most every this many bytes. */
+/** Progress (the heartbeat's resume offset) is reported every this many bytes, or this often for a slow (capped) copy. */
 const PROGRESS_EVERY_BYTES = 1024 * 1024;
+const PROGRESS_EVERY_MS = 1000;
 
 export async function pullSnapshot(req: PullRequest): Promise<PullResult> {
   let resume = req.resumeFrom;
@@ -149,10 +150,13 @@ async function streamInto(req: PullRequest, snapshot: SnapshotInfo, file: fsp.Fi
   const flusher = new BackgroundFlush(file);
   let received = 0;
   let reported = 0;
+  let reportedAt = performance.now();
   const report = () => {
     const written = out.bytesWritten;
-    if (written - reported < PROGRESS_EVERY_BYTES && written + start < snapshot.size) return;
+    const due = written - reported >= PROGRESS_EVERY_BYTES || performance.now() - reportedAt >= PROGRESS_EVERY_MS;
+    if (!due && written + start < snapshot.size) return;
     reported = written;
+    reportedAt = performance.now();
     flusher.maybeFlush(written);
     req.onProgress?.({ bytesCopied: start + written, totalBytes: snapshot.size, snapshotId: snapshot.snapshotId });
   };
