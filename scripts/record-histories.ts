@@ -104,7 +104,8 @@ async function main(): Promise<void> {
     await newShard(50);
     await newShard(50);
     const fleet = new FleetClient(migrations);
-    const drain = await fleet.start({ kind: 'drain', node: 'node-a', concurrency: 2 });
+    // The job is named like its file: its children's ids derive from its own, and the replay test replays it under that name.
+    const drain = await fleet.start({ kind: 'drain', node: 'node-a', concurrency: 2 }, { jobId: `fleet-drained${suffix}` });
     const drained = await fleet.result(drain.id);
     if (drained.status !== 'finished') throw new Error(`the recorded drain ended ${drained.status}: ${JSON.stringify(drained)}`);
     await save('fleet-drained', drain.id);
