@@ -38,7 +38,7 @@ const ROWS_PER_SHARD = 20;
 export async function fleetFigure(env: BenchEnv, shards: number, roundsPerConfig: number): Promise<FleetRun> {
   const refs = Array.from({ length: shards }, (_, i) => ({ org: 'fleet', ns: `f${String(i).padStart(4, '0')}` }));
   for (const ref of refs) {
-    env.cluster.createShard(ref.org, ref.ns, NODES[0]);
+    await env.cluster.createShard(ref.org, ref.ns, NODES[0]);
     await env.replicator.putMany(ref.org, ref.ns, Array.from({ length: ROWS_PER_SHARD }, (_, r) => ({ id: `t${r}`, title: `task ${r} of ${ref.ns}` })));
   }
   const one = [await env.startWorker('bench-fleet-1')];
