@@ -1,6 +1,6 @@
 // One move through the product's public client, timed from the caller's side
 // (start → final Job) and broken down from the workflow's history.
-import type { Job } from '../../common/job';
+import type { Job, MigrationRequest } from '../../common/job';
 import type { MigrationClient } from '../../client';
 import { breakdown, timeline, type Breakdown, type Timeline } from './history';
 import type { ShardRef } from './shards';
@@ -19,9 +19,10 @@ export async function move(
   ref: ShardRef,
   to: string,
   mode: 'offline' | 'online' = 'offline',
+  options: Pick<MigrationRequest, 'maxBytesPerSecond'> = {},
 ): Promise<MoveSample> {
   const started = performance.now();
-  const job = await migrations.migrate({ org: ref.org, ns: ref.ns, to, mode });
+  const job = await migrations.migrate({ org: ref.org, ns: ref.ns, to, mode, ...options });
   const wallMs = performance.now() - started;
   if (job.status !== 'released') throw new Error(`bench move of ${ref.org}/${ref.ns} to ${to} ended ${job.status}: ${job.error}`);
   const t = await timeline(migrations.client, job.id);

@@ -4,6 +4,7 @@ import { barSpec, type BarChart, type BarValue } from '../chart/bars';
 import { lineSpec, type LineChart } from '../chart/lines';
 import { stackedSpec, type StackedChart } from '../chart/stacked';
 import { render } from '../chart/vega';
+import { targetRows } from './targets';
 import { STEP_NAMES, type StepName } from '../lib/product-steps';
 import { TARGETS, type BenchResults } from '../lib/results';
 import { percentile, spread, type Spread } from '../lib/stats';
@@ -18,6 +19,19 @@ const lineChart = (chart: LineChart) => render(lineSpec(chart));
 export async function charts(results: BenchResults): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const where = `${results.machine.nproc} cores, ${results.machine.disk.split(' ')[1]}, ${results.mode} run ${results.startedAt.slice(0, 10)}`;
+
+  const scored = targetRows(results).filter((row) => row.score !== undefined);
+  if (scored.length) {
+    out['targets.svg'] = await barChart({
+      title: "Issue 15's targets: each result over its target (≤ 1 meets it)",
+      subtitle: `ratio rows: (result ÷ baseline) ÷ target ratio; ms and MiB rows: result ÷ target; max-rate: distance from the cap ÷ 5 %; ${where}`,
+      categories: scored.map((row) => row.short),
+      series: [{ name: 'result ÷ target', values: scored.map((row) => ({ value: row.score! })) }],
+      yLabel: '× target',
+      marks: [{ value: 1, label: 'target' }],
+      format: (v) => v.toFixed(2),
+    });
+  }
 
   if (results.copy?.length) {
     const copy = results.copy;

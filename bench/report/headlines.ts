@@ -3,28 +3,21 @@
 import type { BenchResults } from '../lib/results';
 import { TARGETS } from '../lib/results';
 import { percentile } from '../lib/stats';
-import { mib, ms, pct, s, x } from './format';
+import { mib, ms, pct, x } from './format';
+import { targetRows, verdict } from './targets';
 
+/** Every target's line, then every figure's. */
 export function headlines(r: BenchResults): string[] {
+  return [...targetRows(r).map((row) => `${row.figure}: ${row.result} (baseline: ${row.baseline}); target ${row.target}: ${verdict(row).replace(/\*/g, '')}`), ...figureHeadlines(r)];
+}
+
+/** One line per figure for what the targets do not already say. */
+export function figureHeadlines(r: BenchResults): string[] {
   const lines: string[] = [];
-  for (const c of r.copy ?? []) {
-    const verdict = c.ratios.move.median <= TARGETS.moveOverCp ? 'meets' : 'misses';
-    lines.push(
-      `copy ${c.label}: whole move ${x(c.ratios.move.median)} cp+fsync (move ${s(median(c.seconds.move))} s vs cp ${s(median(c.seconds.cp))} s, n=${c.reps}); ` +
-        `${verdict} the ${TARGETS.moveOverCp}× target; verification alone ≈ ${pct(c.verificationShare.median)} of the move`,
-    );
-  }
   if (r.pause) {
     const online = r.pause.cells.filter((c) => c.mode === 'online');
     const offline = r.pause.cells.filter((c) => c.mode === 'offline');
-    if (online.length) {
-      const worst = Math.max(...online.map((c) => c.gap.p99));
-      lines.push(
-        `online write pause (longest gap p99): ${online.map((c) => `${ms(c.gap.p99)} at ${c.label}`).join(', ')}; ` +
-          `${worst < TARGETS.onlinePauseP99Ms ? 'meets' : 'misses'} the ${TARGETS.onlinePauseP99Ms} ms target`,
-      );
-      lines.push(`online Job pauseMs p99: ${online.map((c) => `${ms(c.jobPause.p99)} at ${c.label}`).join(', ')}`);
-    }
+    if (online.length) lines.push(`online Job pauseMs p99: ${online.map((c) => `${ms(c.jobPause.p99)} at ${c.label}`).join(', ')}`);
     if (offline.length) lines.push(`offline write pause p50: ${offline.map((c) => `${ms(c.gap.median)} at ${c.label}`).join(', ')}`);
   }
   if (r.orchestration) {

@@ -5,7 +5,8 @@ import type { BenchResults } from '../lib/results';
 import { percentile, spread } from '../lib/stats';
 import { activityOrder } from './charts';
 import { mib, ms, pct, range, s, x } from './format';
-import { headlines } from './headlines';
+import { figureHeadlines } from './headlines';
+import { targetRows, verdict } from './targets';
 import { AGENT_TARGETS, PROBES, type ProbeName } from '../suites/agents';
 
 const secs = (v: number) => `${s(v)} s`;
@@ -19,7 +20,11 @@ export function markdown(r: BenchResults, chartFiles: string[]): string {
     '',
     `Run ${r.startedAt}, ${Math.round(r.seconds / 60)} min. Figures are median [min–max] over repeated runs; ratios are per-rep pairs with a baseline measured interleaved in the same run.`,
     '',
-    ...headlines(r).map((h) => `- ${h}`),
+    '## Targets (issue 15)',
+    '',
+    table(['figure', 'baseline', 'target', 'result', ''], targetRows(r).map((t) => [t.figure, t.baseline, t.target, t.result, verdict(t)])),
+    '',
+    ...figureHeadlines(r).map((h) => `- ${h}`),
     '',
     '## Machine',
     '',
@@ -48,9 +53,9 @@ export function markdown(r: BenchResults, chartFiles: string[]): string {
 
   if (r.pause) {
     out.push('', '## 2. Write pause under steady writes', '', `Load: ${r.pause.writers} writer processes × ${r.pause.ratePerWriter} puts/s (${r.pause.writer}). With few moves p99 is the maximum.`, '');
-    out.push(table(['size', 'mode', 'n', 'longest gap p50', 'p99', 'Job pauseMs p50', 'p99', 'quiet-window gap p50', 'gap ÷ quiet gap', 'move seconds'],
+    out.push(table(['size', 'mode', 'n', 'longest gap p50', 'p99', 'Job pauseMs p50', 'p99', 'quiet-window gap p50', 'gap ÷ quiet gap', 'gap ÷ cp + fsync', 'move seconds'],
       r.pause.cells.map((c) => [c.label, c.mode, String(c.reps), ms(c.gap.median), ms(c.gap.p99), ms(c.jobPause.median), ms(c.jobPause.p99),
-        ms(c.quietGap.median), range(c.ratio, x), range(spread(c.moveSeconds), secs)])));
+        ms(c.quietGap.median), range(c.ratio, x), c.cpSeconds?.length ? `${range(c.overCp, x)} (cp ${range(spread(c.cpSeconds), secs)})` : '—', range(spread(c.moveSeconds), secs)])));
     if (r.pause.cells.some((c) => c.pauseParts?.replay.length)) out.push('', 'The lock → unlock window from the history (median ms): activities between lock and unlock (offline: copy and replay), unlock, and Temporal between them; online cut-overs run as local activities and are not split:', '');
     if (r.pause.cells.some((c) => c.pauseParts?.replay.length)) out.push(table(['size', 'mode', 'copy + replay', 'unlock', 'Temporal between', 'Job pauseMs'],
       r.pause.cells.filter((c) => c.pauseParts?.replay.length).map((c) => [c.label, c.mode, ...[c.pauseParts.replay, c.pauseParts.unlock, c.pauseParts.temporal].map((v) => ms(percentile(v, 50))), ms(c.jobPause.median)])));
@@ -95,6 +100,12 @@ export function markdown(r: BenchResults, chartFiles: string[]): string {
     if (a.shaped) {
       rows.push([`${mib(a.shaped.rateBytesPerSec)}/s link ÷ size/rate`, String(a.shaped.n), range(spread(a.shaped.seconds.move), secs), `size ÷ rate ${secs(a.shaped.idealSeconds)}; one stream alone ${range(spread(a.shaped.probes.stream ?? []), secs)}`,
         range(a.shaped.ratio, x), `≤ ${AGENT_TARGETS.shapedOverIdeal}×`, met(a.shaped.ratio.median <= AGENT_TARGETS.shapedOverIdeal)]);
+    }
+    if (a.capped?.copyRate.length) {
+      const c = a.capped;
+      rows.push([`loopback, \`--max-rate ${mib(c.capBytesPerSec).replace(' ', '')}\`: copy rate ÷ cap`, String(c.n), range(spread(c.seconds.move), secs),
+        `copy activity ${range(spread(c.phases.checkpointAndCopy ?? []), secs)}`, range(c.ratio, (v) => v.toFixed(3)), `within ${AGENT_TARGETS.capTolerance * 100} %`,
+        met(Math.abs(c.ratio.median - 1) <= AGENT_TARGETS.capTolerance)]);
     }
     out.push(table(['figure', 'n', 'move', 'baseline', 'ratio', 'target', ''], rows));
     if (a.shapedSkipped) out.push('', `Shaped link not measured: ${a.shapedSkipped}.`);

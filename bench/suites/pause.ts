@@ -3,10 +3,14 @@
 // acknowledged writes across each move, against the longest gap of the same load in
 // an equally long quiet window right after it. The Job's own pauseMs (lock → unlock,
 // as the workflow records it) is reported beside it, and loadgen's checker proves no
-// acknowledged write was lost on the way.
+// acknowledged write was lost on the way. An offline move's pause is the whole copy,
+// so it is also set against `cp` + fsync of the same file, taken in the same rep
+// (target ≤ 1.3× at 1 GiB).
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MigrationMode } from '../../common/job';
 import { checkWrites, longestGap, nowMs, startWriters, type CheckResult } from '../../loadgen';
+import { cpFsync, removeCopy, seconds } from '../lib/baselines';
 import type { BenchEnv } from '../lib/env';
 import type { ActivitySpan } from '../lib/history';
 import { move } from '../lib/move';
@@ -30,7 +34,14 @@ export interface PauseCell {
   quietGap: Spread;
   /** Gap across the move over the quiet window's gap. */
   ratio: Spread;
+  /** `cp` + fsync of the same file in the same rep, seconds (offline cells). */
+  cpSeconds: number[];
+  /** Longest gap over `cp` + fsync, per rep (offline cells). */
+  overCp: Spread;
 }
+
+/** An offline move's longest write gap over `cp` + fsync of the same file. */
+export const OFFLINE_PAUSE_OVER_CP = 1.3;
 
 export interface PauseRun {
   writers: number;
@@ -59,8 +70,10 @@ export async function pauseFigure(env: BenchEnv, pool: ShardPool, taskQueue: str
     const gap = (from: number, to: number) => longestGap([...writers.acks].sort((a, b) => a - b), from, to).ms;
     const byMode = new Map<MigrationMode, PauseCell>();
     for (const mode of ['offline', 'online'] as const) {
-      byMode.set(mode, { mode, label: size.label, reps: size.reps, gapMs: [], quietGapMs: [], jobPauseMs: [], moveSeconds: [], pauseParts: { replay: [], unlock: [], temporal: [] }, gap: spread([]), jobPause: spread([]), quietGap: spread([]), ratio: spread([]) });
+      byMode.set(mode, { mode, label: size.label, reps: size.reps, gapMs: [], quietGapMs: [], jobPauseMs: [], moveSeconds: [], pauseParts: { replay: [], unlock: [], temporal: [] }, gap: spread([]), jobPause: spread([]), quietGap: spread([]), ratio: spread([]), cpSeconds: [], overCp: spread([]) });
     }
+    const copyTo = path.join(env.scratch, 'baseline-pause', 'cp.db');
+    fs.mkdirSync(path.dirname(copyTo), { recursive: true });
     try {
       for (let rep = 0; rep < size.reps; rep++) {
         const order: MigrationMode[] = rep % 2 === 0 ? ['offline', 'online'] : ['online', 'offline'];
@@ -84,6 +97,11 @@ export async function pauseFigure(env: BenchEnv, pool: ShardPool, taskQueue: str
               `(quiet ${cell.quietGapMs.at(-1)!.toFixed(0)} ms), Job pauseMs ${sample.job.pauseMs}`,
           );
         }
+        // The baseline of the offline pause: the same file copied by hand, under the same writes.
+        const offline = byMode.get('offline')!;
+        offline.cpSeconds.push(await seconds(async () => cpFsync(await pool.ownerFile(ref), copyTo)));
+        removeCopy(copyTo);
+        console.log(`    cp + fsync ${offline.cpSeconds.at(-1)!.toFixed(2)} s: offline gap ×${(offline.gapMs.at(-1)! / 1000 / offline.cpSeconds.at(-1)!).toFixed(2)} (target ≤ ${OFFLINE_PAUSE_OVER_CP}× at 1 GiB)`);
       }
     } finally {
       await writers.stop();
@@ -96,6 +114,7 @@ export async function pauseFigure(env: BenchEnv, pool: ShardPool, taskQueue: str
       cell.jobPause = spread(cell.jobPauseMs);
       cell.quietGap = spread(cell.quietGapMs);
       cell.ratio = spread(pairedRatios(cell.gapMs, cell.quietGapMs));
+      if (cell.cpSeconds.length) cell.overCp = spread(pairedRatios(cell.gapMs.map((g) => g / 1000), cell.cpSeconds));
       cells.push(cell);
     }
   }
