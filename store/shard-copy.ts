@@ -49,8 +49,10 @@ export function alreadyInstalled(finalPath: string, jobId: string): ShardCopyRes
 
 /** Other connections (on other threads) that take the same snapshot: see snapshot-proof.ts. */
 export interface SnapshotJoiner {
-  /** Begins their read transactions; the seq each sees. */
-  begin(): Promise<number[]>;
+  /** Resolves once they can begin. */
+  ready(): Promise<void>;
+  /** Begins their read transactions, without yielding to the event loop (no writer of this process gets in); the seq each sees. */
+  begin(): number[];
   /** Ends them (the attempt did not hold). */
   end(): Promise<void>;
 }
@@ -66,13 +68,14 @@ export async function beginSnapshot(
   req: { sourceFile: string; onWait?: CheckpointOptions['onWait']; copy?: { signal?: AbortSignal }; joining?: SnapshotJoiner },
 ): Promise<{ seq: number; rows: number }> {
   const file = req.sourceFile;
+  await req.joining?.ready();
   for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
     await checkpointFully(db, file, checkpointOptions(req));
     db.exec('BEGIN');
     const { seq, rows } = readState(db);
     const snapshot = { seq, rows };
     // Other connections begin their reads now, inside this one's.
-    const joined = req.joining ? (await req.joining.begin()).every((theirs) => theirs === seq) : true;
+    const joined = req.joining ? req.joining.begin().every((theirs) => theirs === seq) : true;
     // Checked after every read began: the WAL only empties by a checkpoint, which none of
     // them lets through, so empty now means empty when each began: each reads the main file alone.
     if (joined && (fileSize(`${file}-wal`) ?? 0) === 0) return snapshot;

@@ -11,16 +11,21 @@
 // better-sqlite3 is built without URI filenames). So each thread opens its own
 // connection up front and joins the pin instead: while the pin takes its snapshot the
 // threads begin their read transactions too, and the attempt only counts when the WAL
-// is still empty after all of them began (shard-copy.ts beginSnapshot). A read that
+// is still empty after all of them began (shard-copy.ts beginSnapshot). The pin's
+// thread waits for them without yielding (Atomics.wait, well under a millisecond), so
+// no writer of this process gets in between: as before, only a writer of another
+// process can make an attempt fail, and then it is retried. A read that
 // begins on an empty WAL reads the main file alone, and the main file cannot change
 // while the pin holds it, so every check reads the pinned bytes, however much is
 // written meanwhile.
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorType, TasksdError } from '../common/errors';
 import { judge, type ContentScan, type Damage, type Inspection } from './sqlite-thread';
 
 const SCRIPT = path.join(__dirname, 'sqlite-thread-worker.js');
+/** How long the pin's thread waits, blocked, for the check threads to begin their reads. */
+const BEGIN_WAIT_MS = 2000;
 
 type Task = 'quickCheck' | 'contentSum';
 interface Reply {
@@ -37,7 +42,10 @@ interface Reply {
 /** One check's thread, holding its connection (and, once begun, its read transaction) between requests. */
 class JoinedThread {
   private readonly worker: Worker;
-  private readonly ready: Promise<void>;
+  readonly ready: Promise<void>;
+  /** Rung by the thread once it answered a `begin` on `answers`. */
+  private readonly bell = new Int32Array(new SharedArrayBuffer(4));
+  private readonly answers: MessagePort;
   private waiter?: { resolve: (reply: Reply) => void; reject: (err: Error) => void };
   private failed?: Error;
 
@@ -45,7 +53,9 @@ class JoinedThread {
     private readonly file: string,
     private readonly task: Task,
   ) {
-    this.worker = new Worker(SCRIPT, { workerData: { file, task, join: true } });
+    const { port1, port2 } = new MessageChannel();
+    this.answers = port1;
+    this.worker = new Worker(SCRIPT, { workerData: { file, task, join: true, bell: this.bell, port: port2 }, transferList: [port2] });
     this.ready = this.next().then((reply) => {
       if (!reply.ready) throw this.error(reply);
     });
@@ -59,11 +69,21 @@ class JoinedThread {
     this.worker.once('exit', (code) => this.fail(new Error(`the check of ${file} stopped${code === 0 ? '' : ` with exit code ${code}`}`)));
   }
 
-  /** Starts a read transaction; the seq it sees. */
-  async begin(): Promise<number> {
-    await this.ready;
-    const reply = await this.ask('begin');
-    if (!reply.begun) throw this.error(reply);
+  /** Asks the thread (ready) to start a read transaction; `answer` has what it saw. */
+  ring(): number {
+    if (this.failed) throw this.failed;
+    const rung = Atomics.load(this.bell, 0);
+    this.worker.postMessage({ op: 'begin' });
+    return rung;
+  }
+
+  /** Waits, blocking this thread, for the answer to `ring`: the seq the read transaction sees. */
+  answer(rung: number, deadline: number): number {
+    if (Atomics.wait(this.bell, 0, rung, Math.max(0, deadline - Date.now())) === 'timed-out') {
+      throw new Error(`the check of ${this.file} did not begin its read within ${BEGIN_WAIT_MS} ms`);
+    }
+    const reply = receiveMessageOnPort(this.answers)?.message as Reply | undefined;
+    if (!reply?.begun) throw this.error(reply ?? { message: 'no answer to begin' });
     return reply.seq!;
   }
 
@@ -84,9 +104,10 @@ class JoinedThread {
   async terminate(): Promise<void> {
     this.fail(new Error(`the check of ${this.file} was stopped: its snapshot was released`));
     await this.worker.terminate();
+    this.answers.close();
   }
 
-  private ask(op: 'begin' | 'end' | 'run'): Promise<Reply> {
+  private ask(op: 'end' | 'run'): Promise<Reply> {
     const reply = this.next();
     if (!this.failed) this.worker.postMessage({ op });
     return reply;
@@ -124,9 +145,20 @@ export class SnapshotProof {
     this.contentSum = new JoinedThread(file, 'contentSum');
   }
 
-  /** Begins a read transaction in each thread; the seqs they see. Called while the pin's own read transaction is open. */
-  begin(): Promise<number[]> {
-    return Promise.all([this.quickCheck.begin(), this.contentSum.begin()]);
+  /** The threads have opened the file. */
+  async ready(): Promise<void> {
+    await Promise.all([this.quickCheck.ready, this.contentSum.ready]);
+  }
+
+  /**
+   * Begins a read transaction in each thread, in parallel, and waits for them without
+   * yielding; the seqs they see. Called while the pin's own read transaction is open.
+   */
+  begin(): number[] {
+    const deadline = Date.now() + BEGIN_WAIT_MS;
+    const threads = [this.quickCheck, this.contentSum];
+    const rungs = threads.map((thread) => thread.ring());
+    return threads.map((thread, i) => thread.answer(rungs[i], deadline));
   }
 
   /** The pin's attempt did not hold: the threads let go, to join the next one. */

@@ -4,9 +4,11 @@
 //
 // Two ways to run. Alone (`join` unset): open the file, check whatever is committed
 // now, exit. Joined to a snapshot pin (`join` set, store/snapshot-proof.ts): open the
-// file and wait; `begin` starts a read transaction (answered with the seq it sees),
-// `end` ends it (the pin's attempt failed and is retried; answered once ended), `run` checks inside the
-// transaction that was begun, so the check reads exactly the snapshot the pin holds.
+// file and wait; `begin` starts a read transaction and answers on `port`, ringing
+// `bell` (the pin's thread waits for it without yielding, so no writer of its process
+// gets in between); `end` ends it (the pin's attempt failed and is retried); `run`
+// checks inside the transaction that was begun, so the check reads exactly the
+// snapshot the pin holds.
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require('better-sqlite3');
@@ -39,7 +41,7 @@ function failure(err) {
   return { ok: false, message: err.message, code: err.code };
 }
 
-const { file, task, join } = workerData;
+const { file, task, join, bell, port } = workerData;
 
 if (!join) {
   let db;
@@ -62,15 +64,24 @@ if (!join) {
     parentPort.postMessage({ ready: false, ...failure(err) });
     db?.close();
     parentPort.close();
+    port.close();
   }
   if (db?.open) {
     parentPort.on('message', (message) => {
       try {
         if (message.op === 'begin') {
-          db.exec('BEGIN');
-          // The first read starts the read transaction (BEGIN alone is deferred).
-          const { seq } = db.prepare('SELECT seq FROM shard WHERE singleton = 1').get();
-          parentPort.postMessage({ begun: true, seq });
+          let reply;
+          try {
+            db.exec('BEGIN');
+            // The first read starts the read transaction (BEGIN alone is deferred).
+            const { seq } = db.prepare('SELECT seq FROM shard WHERE singleton = 1').get();
+            reply = { begun: true, seq };
+          } catch (err) {
+            reply = { begun: false, ...failure(err) };
+          }
+          port.postMessage(reply);
+          Atomics.add(bell, 0, 1);
+          Atomics.notify(bell, 0);
         } else if (message.op === 'end') {
           if (db.inTransaction) db.exec('COMMIT');
           parentPort.postMessage({ ended: true });
@@ -80,12 +91,14 @@ if (!join) {
           db.exec('COMMIT');
           db.close();
           parentPort.close();
+          port.close();
         }
       } catch (err) {
-        parentPort.postMessage({ begun: false, ended: false, ...failure(err) });
+        parentPort.postMessage({ ended: false, ...failure(err) });
         if (message.op === 'run') {
           db.close();
           parentPort.close();
+          port.close();
         }
       }
     });

@@ -159,21 +159,6 @@ const refusals: Refusal[] = [
     exit: 1,
     hooks: { freeBytes: 1000 },
   },
-  {
-    title: 'a source that fails quick_check',
-    request: move,
-    type: ErrorType.SourceCorrupt,
-    message:
-      /^source shard acme\/default at .*acme\.default\.db on node node-a fails PRAGMA quick_check \(.+\); refusing to copy a damaged shard, restore it from a backup first$/,
-    exit: 1,
-    arrange: async (t) => {
-      const file = await t.cluster.fileOn('node-a', 'acme', 'default');
-      const db = await t.cluster.openOwner('acme', 'default');
-      db.pragma('wal_checkpoint(TRUNCATE)'); // the rows live in the main file, where the damage goes
-      db.close();
-      damageMiddlePage(file);
-    },
-  },
 ];
 
 function cliArgs(request: Record<string, unknown>): string[] {
@@ -280,6 +265,31 @@ describe('bad input: one clear error, nothing changed', () => {
       }
     });
   }
+
+  // Not a refusal before the claim any more: the source proves its snapshot while it
+  // streams, so the move claims, locks and copies, then fails and rolls back.
+  describe('a source that fails quick_check (SourceCorrupt), found while it streams', () => {
+    const message =
+      /^source shard acme\/default at .*acme\.default\.db on node node-a fails PRAGMA quick_check \(.+\); refusing to copy a damaged shard, restore it from a backup first \(the move was rolled back: nothing was changed\)$/;
+    beforeEach(async () => {
+      const file = await t.cluster.fileOn('node-a', 'acme', 'default');
+      const db = await t.cluster.openOwner('acme', 'default');
+      db.pragma('wal_checkpoint(TRUNCATE)'); // the rows live in the main file, where the damage goes
+      db.close();
+      damageMiddlePage(file);
+    });
+    const rolledBack = async () => {
+      const [shard] = await t.cluster.listShards();
+      assert.deepEqual([shard.owner, shard.lockedBy, shard.claimedBy], ['node-a', null, null], 'owner unchanged, unlocked, unclaimed');
+      assert.deepEqual(fs.readdirSync(defaultNodeDir(t.root, 'node-b')), [], 'nothing left on the destination');
+    };
+
+    it('through the client: the job ends failed, rolled back', async () => {
+      const job = await withWorker(t, (m) => m.migrate(move as unknown as MigrationRequest));
+      assertFailedJob(job, ErrorType.SourceCorrupt, message);
+      await rolledBack();
+    });
+  });
 
   it('reads the free space for prepare from TASKSD_TEST_FREE_BYTES in a real worker process started with TASKSD_FAULTS=1', async () => {
     const taskQueue = `free-${randomUUID()}`;
