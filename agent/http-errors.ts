@@ -16,6 +16,7 @@ const STATUS: Partial<Record<ErrorTypeName, number>> = {
   [ErrorType.ShardExists]: 409,
   [ErrorType.ShardBusy]: 409,
   [ErrorType.ShardLocked]: 423,
+  [ErrorType.SourceCorrupt]: 422,
   [ErrorType.CatalogUnavailable]: 503,
   [ErrorType.NodeUnreachable]: 503,
 };

@@ -11,12 +11,22 @@
 // The pin also keeps a running SHA-256 of the bytes it has served contiguously from
 // byte 0, so a straight-through copy's digest costs no second read of the file; the
 // digest only reads what was never served.
+//
+// And it proves what it serves: from the moment it is pinned, quick_check and a scan
+// that the rows add up to the state row run on two threads over exactly the pinned
+// bytes (store/snapshot-proof.ts), while the snapshot streams. The digest, the
+// destination's last step of the copy, answers only once that proof is in: a damaged
+// snapshot is answered SourceCorrupt, and the move rolls back without installing
+// anything. The proof runs once per pin (a resumed stream or a repeated digest reuses
+// it) and its threads stop when the pin is released or expires.
 import { createHash, type Hash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { ErrorType, TasksdError } from '../common/errors';
 import { beginSnapshot } from '../store/shard-copy';
 import { openShardFile, readState, type ShardDb } from '../store/shard-file';
+import { SnapshotProof, sourceDamaged } from '../store/snapshot-proof';
+import type { Inspection } from '../store/sqlite-thread';
 import type { SnapshotInfo, SnapshotMode } from '../transport/wire';
 import type { NodeStore } from './node-store';
 
@@ -37,6 +47,10 @@ class Pin {
   /** Bytes [0, hashedUpTo) are in `hash`. */
   private hashedUpTo = 0;
   private digestHex?: string;
+  /** The proof of the pinned bytes, started when pinned; settled once. */
+  private readonly proven: Promise<Inspection>;
+  /** What the proof found, once it is in. */
+  private verdict?: { inspection: Inspection } | { error: Error };
   /** Streams reading now: a pin in use never expires. */
   active = 0;
   lastUsed = Date.now();
@@ -50,7 +64,35 @@ class Pin {
     private readonly db: ShardDb,
     /** Every read goes through this one descriptor, so the pin reads the same inode to the end. */
     private readonly handle: fsp.FileHandle,
-  ) {}
+    /** Joined to this pin's read transaction: checks exactly the bytes served. */
+    private readonly proof: SnapshotProof,
+    /** The source as the operator knows it: shard, file and node. */
+    private readonly source: string,
+  ) {
+    this.proven = proof.run();
+    this.proven.then(
+      (inspection) => (this.verdict = { inspection }),
+      (error: Error) => (this.verdict = { error }),
+    );
+  }
+
+  /** True once the proof failed to run (not: found damage); such a pin cannot prove itself and is dropped. */
+  get unproven(): boolean {
+    return this.verdict !== undefined && 'error' in this.verdict;
+  }
+
+  inspection(): Promise<Inspection> {
+    return this.proven;
+  }
+
+  /** SourceCorrupt as soon as the proof found damage, so no more of a damaged snapshot is served. */
+  refuseIfDamaged(): void {
+    if (this.verdict && 'inspection' in this.verdict) this.throwIfDamaged(this.verdict.inspection);
+  }
+
+  private throwIfDamaged(inspection: Inspection): void {
+    if (inspection.damage) throw new TasksdError(ErrorType.SourceCorrupt, sourceDamaged(this.source, inspection.damage));
+  }
 
   touch(): void {
     this.lastUsed = Date.now();
@@ -119,6 +161,14 @@ class Pin {
     try {
       while (this.digestHex === undefined && this.hashedUpTo < this.info.size) await this.readAt(this.hashedUpTo);
       this.digestHex ??= this.hash.digest('hex');
+      // The bytes' digest is only worth giving once they are proven sound.
+      let inspection: Inspection;
+      try {
+        inspection = await this.proven;
+      } catch (err) {
+        throw new Error(`the proof of ${this.what} did not run (${(err as Error).message}); the pin is released and a retry pins it again`);
+      }
+      this.throwIfDamaged(inspection);
       return this.digestHex;
     } finally {
       this.active--;
@@ -128,6 +178,7 @@ class Pin {
 
   async release(): Promise<void> {
     try {
+      await this.proof.terminate();
       if (this.db.inTransaction) this.db.exec('COMMIT');
     } finally {
       this.db.close();
@@ -161,15 +212,30 @@ export class SnapshotPins {
   /** The snapshot's bytes from `offset`; SnapshotChanged unless `snapshotId` is what is (or, re-pinned, would be) pinned. */
   async read(org: string, ns: string, jobId: string, snapshotId: string, offset: number): Promise<{ info: SnapshotInfo; stream: Readable }> {
     const pin = await this.expect(org, ns, jobId, snapshotId);
+    pin.refuseIfDamaged();
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > pin.info.size) {
       throw new TasksdError(ErrorType.InvalidInput, `offset ${offset} is outside snapshot ${snapshotId} of ${pin.info.size} bytes`);
     }
     return { info: pin.info, stream: pin.stream(offset) };
   }
 
-  /** SHA-256 (hex) of the whole snapshot. */
+  /**
+   * SHA-256 (hex) of the whole snapshot, once the snapshot is proven sound: waits for the
+   * proof, and is SourceCorrupt when it found damage.
+   */
   async digest(org: string, ns: string, jobId: string, snapshotId: string): Promise<string> {
-    return (await this.expect(org, ns, jobId, snapshotId)).digest();
+    const pin = await this.expect(org, ns, jobId, snapshotId);
+    try {
+      return await pin.digest();
+    } catch (err) {
+      if (pin.unproven) await this.drop(pin);
+      throw err;
+    }
+  }
+
+  /** The proof of the job's pinned snapshot, once it is in (for tests). */
+  async proof(org: string, ns: string, jobId: string, snapshotId: string): Promise<Inspection> {
+    return (await this.expect(org, ns, jobId, snapshotId)).inspection();
   }
 
   /** Releases the job's pin; false when there was none. */
@@ -181,6 +247,12 @@ export class SnapshotPins {
     this.pins.delete(key);
     await pin.release();
     return true;
+  }
+
+  private async drop(pin: Pin): Promise<void> {
+    if (this.pins.get(pin.key) !== pin) return;
+    this.pins.delete(pin.key);
+    await pin.release().catch(() => undefined);
   }
 
   /** How many pins are held (for health and tests). */
@@ -234,13 +306,15 @@ export class SnapshotPins {
     const what = `snapshot of ${org}/${ns} for job ${jobId}`;
     const db = openShardFile(file);
     let handle: fsp.FileHandle | undefined;
+    // Its threads open the file now, while the checkpoint runs, and join the snapshot as it is taken.
+    const proof = new SnapshotProof(file);
     try {
       const locked = readState(db).lockedBy === jobId;
       const chosen: SnapshotMode = mode ?? (locked ? 'offline' : 'online');
       if (chosen === 'offline' && !locked) {
         throw new TasksdError(ErrorType.ShardLocked, `shard ${org}/${ns} is not locked by job ${jobId}; an offline copy needs the barrier`);
       }
-      await beginSnapshot(db, { sourceFile: file, onWait });
+      await beginSnapshot(db, { sourceFile: file, onWait, joining: proof });
       // Read inside the snapshot's own transaction: these describe exactly the frozen bytes.
       const state = readState(db);
       if (chosen === 'offline' && state.lockedBy !== jobId) {
@@ -249,7 +323,7 @@ export class SnapshotPins {
       handle = await fsp.open(file, 'r');
       const size = (await handle.stat()).size;
       const info: SnapshotInfo = { snapshotId: `${state.seq}-${size}-${state.contentSum.slice(0, 8)}`, size, seq: state.seq, rows: state.rows };
-      const pin = new Pin(key, what, chosen, info, db, handle);
+      const pin = new Pin(key, what, chosen, info, db, handle, proof, `source shard ${org}/${ns} at ${file} on node ${this.store.nodeId}`);
       if (this.closed) {
         await pin.release();
         throw new TasksdError(ErrorType.NodeUnreachable, `node ${this.store.nodeId} is shutting down`);
@@ -258,6 +332,7 @@ export class SnapshotPins {
       return pin;
     } catch (err) {
       // Nothing of a failed pin stays open (a released one is closed already).
+      await proof.terminate();
       if (db.open) {
         if (db.inTransaction) db.exec('COMMIT');
         db.close();

@@ -3,8 +3,8 @@
 // the main file while writers go on appending to the WAL (SQLITE-COPY.md). The
 // destination's copy lands as "<shard>.incoming" (transport/pull-copy.ts), is
 // fsynced and proven there by the SHA-256 both ends computed while it streamed (no
-// second read: the source's rows were proven to add up before the lock, and the copy
-// is byte for byte that snapshot), is marked as held by the job (so it never accepts
+// second read: the source proves the snapshot's structure and rows while it serves
+// it, agent/snapshots.ts, and the copy is byte for byte that snapshot), is marked as held by the job (so it never accepts
 // writes before the cut-over), and only then is renamed into place.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -47,23 +47,40 @@ export function alreadyInstalled(finalPath: string, jobId: string): ShardCopyRes
   }
 }
 
+/** Other connections (on other threads) that take the same snapshot: see snapshot-proof.ts. */
+export interface SnapshotJoiner {
+  /** Resolves once they can begin. */
+  ready(): Promise<void>;
+  /** Begins their read transactions, without yielding to the event loop (no writer of this process gets in); the seq each sees. */
+  begin(): number[];
+  /** Ends them (the attempt did not hold). */
+  end(): Promise<void>;
+}
+
 /**
  * Opens a read transaction on an empty WAL. While it stays open SQLite cannot
  * checkpoint into the main file, so the main file is a frozen, consistent snapshot.
- * Exported for the node agent's snapshot pins (agent/snapshots.ts).
+ * `joining` connections begin theirs on the same empty WAL, so they read exactly the
+ * same bytes. Exported for the node agent's snapshot pins (agent/snapshots.ts).
  */
 export async function beginSnapshot(
   db: ShardDb,
-  req: { sourceFile: string; onWait?: CheckpointOptions['onWait']; copy?: { signal?: AbortSignal } },
+  req: { sourceFile: string; onWait?: CheckpointOptions['onWait']; copy?: { signal?: AbortSignal }; joining?: SnapshotJoiner },
 ): Promise<{ seq: number; rows: number }> {
   const file = req.sourceFile;
+  await req.joining?.ready();
   for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
     await checkpointFully(db, file, checkpointOptions(req));
     db.exec('BEGIN');
     const { seq, rows } = readState(db);
     const snapshot = { seq, rows };
-    if ((fileSize(`${file}-wal`) ?? 0) === 0) return snapshot;
+    // Other connections begin their reads now, inside this one's.
+    const joined = req.joining ? req.joining.begin().every((theirs) => theirs === seq) : true;
+    // Checked after every read began: the WAL only empties by a checkpoint, which none of
+    // them lets through, so empty now means empty when each began: each reads the main file alone.
+    if (joined && (fileSize(`${file}-wal`) ?? 0) === 0) return snapshot;
     db.exec('COMMIT');
+    await req.joining?.end();
   }
   throw new Error(`could not take a snapshot of ${file}: writers kept the WAL busy for ${SNAPSHOT_ATTEMPTS} attempts, will retry`);
 }

@@ -1,6 +1,14 @@
 // Runs one long read-only SQLite check off the main thread, so the activity that
 // waits for it keeps heartbeating (a blocked event loop sends no heartbeats and the
 // server would declare a healthy worker dead). Plain JS: threads do not inherit tsx.
+//
+// Two ways to run. Alone (`join` unset): open the file, check whatever is committed
+// now, exit. Joined to a snapshot pin (`join` set, store/snapshot-proof.ts): open the
+// file and wait; `begin` starts a read transaction and answers on `port`, ringing
+// `bell` (the pin's thread waits for it without yielding, so no writer of its process
+// gets in between); `end` ends it (the pin's attempt failed and is retried); `run`
+// checks inside the transaction that was begun, so the check reads exactly the
+// snapshot the pin holds.
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require('better-sqlite3');
@@ -22,18 +30,77 @@ function contentSum(db) {
       const actual = recomputeContentSum(db);
       return { seq: stored.seq, storedRows: stored.rows, storedSum: stored.sum, rows: actual.rows, sum: actual.sum };
     })
-    .deferred();
+    .deferred(); // inside a joined snapshot's transaction this is a savepoint of it
 }
 
-const { file, task } = workerData;
-let db;
-try {
-  db = new Database(file, { fileMustExist: true });
-  db.pragma('busy_timeout = 10000');
-  const result = task === 'quickCheck' ? { quickCheck: quickCheck(db) } : { contentSum: contentSum(db) };
-  parentPort.postMessage({ ok: true, result });
-} catch (err) {
-  parentPort.postMessage({ ok: false, message: err.message, code: err.code });
-} finally {
-  db?.close();
+function runTask(db, task) {
+  return task === 'quickCheck' ? { quickCheck: quickCheck(db) } : { contentSum: contentSum(db) };
+}
+
+function failure(err) {
+  return { ok: false, message: err.message, code: err.code };
+}
+
+const { file, task, join, bell, port } = workerData;
+
+if (!join) {
+  let db;
+  try {
+    db = new Database(file, { fileMustExist: true });
+    db.pragma('busy_timeout = 10000');
+    parentPort.postMessage({ ok: true, result: runTask(db, task) });
+  } catch (err) {
+    parentPort.postMessage(failure(err));
+  } finally {
+    db?.close();
+  }
+} else {
+  let db;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 10000');
+    parentPort.postMessage({ ready: true });
+  } catch (err) {
+    parentPort.postMessage({ ready: false, ...failure(err) });
+    db?.close();
+    parentPort.close();
+    port.close();
+  }
+  if (db?.open) {
+    parentPort.on('message', (message) => {
+      try {
+        if (message.op === 'begin') {
+          let reply;
+          try {
+            db.exec('BEGIN');
+            // The first read starts the read transaction (BEGIN alone is deferred).
+            const { seq } = db.prepare('SELECT seq FROM shard WHERE singleton = 1').get();
+            reply = { begun: true, seq };
+          } catch (err) {
+            reply = { begun: false, ...failure(err) };
+          }
+          port.postMessage(reply);
+          Atomics.add(bell, 0, 1);
+          Atomics.notify(bell, 0);
+        } else if (message.op === 'end') {
+          if (db.inTransaction) db.exec('COMMIT');
+          parentPort.postMessage({ ended: true });
+        } else if (message.op === 'run') {
+          if (!db.inTransaction) throw new Error('the check was asked to run outside the pinned snapshot');
+          parentPort.postMessage({ ok: true, result: runTask(db, task) });
+          db.exec('COMMIT');
+          db.close();
+          parentPort.close();
+          port.close();
+        }
+      } catch (err) {
+        parentPort.postMessage({ ended: false, ...failure(err) });
+        if (message.op === 'run') {
+          db.close();
+          parentPort.close();
+          port.close();
+        }
+      }
+    });
+  }
 }

@@ -1,5 +1,7 @@
 // Long SQLite reads (quick_check, a content-checksum scan) on worker threads; see
-// sqlite-thread-worker.js for why. The two run in parallel on separate threads.
+// sqlite-thread-worker.js for why. The two run in parallel on separate threads. These
+// check a file as committed now; a source's pinned snapshot is proven by
+// snapshot-proof.ts instead, whose threads read exactly what the pin serves.
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ErrorType, TasksdError } from '../common/errors';
@@ -41,25 +43,36 @@ function runInThread<T>(file: string, task: 'quickCheck' | 'contentSum', signal?
 
 /** SQLite's structural check; an empty list means the file is sound. */
 export async function structuralProblems(file: string, signal?: AbortSignal): Promise<string[]> {
-  const result = await runInThread<string[]>(file, 'quickCheck', signal);
-  return result.length === 1 && result[0] === 'ok' ? [] : result;
+  return soundOrProblems(await runInThread<string[]>(file, 'quickCheck', signal));
 }
 
 /** What is wrong with a file on its own terms: its structure, or rows that do not add up to its state row. */
 export type Damage = { kind: 'structure'; problems: string[] } | { kind: 'content'; scan: ContentScan };
 
+export type Inspection = { scan: ContentScan; damage?: undefined } | { damage: Damage };
+
 /** quick_check and a full content scan, in parallel: the scan when the file is sound, else its damage. */
-export async function inspectFile(file: string, signal?: AbortSignal): Promise<{ scan: ContentScan; damage?: undefined } | { damage: Damage }> {
+export async function inspectFile(file: string, signal?: AbortSignal): Promise<Inspection> {
   const [problems, scan] = await Promise.allSettled([
-    structuralProblems(file, signal),
+    runInThread<string[]>(file, 'quickCheck', signal),
     runInThread<ContentScan>(file, 'contentSum', signal),
   ]);
-  if (problems.status === 'rejected') throw problems.reason;
-  if (problems.value.length > 0) return { damage: { kind: 'structure', problems: problems.value } };
+  return judge(problems, scan);
+}
+
+/** The verdict of quick_check's rows and a content scan: structure first (a broken file can fail the scan too). */
+export function judge(quickCheck: PromiseSettledResult<string[]>, scan: PromiseSettledResult<ContentScan>): Inspection {
+  if (quickCheck.status === 'rejected') throw quickCheck.reason;
+  const problems = soundOrProblems(quickCheck.value);
+  if (problems.length > 0) return { damage: { kind: 'structure', problems } };
   if (scan.status === 'rejected') throw scan.reason;
   const { rows, storedRows, sum, storedSum } = scan.value;
   if (rows !== storedRows || sum !== storedSum) return { damage: { kind: 'content', scan: scan.value } };
   return { scan: scan.value };
+}
+
+function soundOrProblems(result: string[]): string[] {
+  return result.length === 1 && result[0] === 'ok' ? [] : result;
 }
 
 /**

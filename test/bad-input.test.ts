@@ -13,6 +13,7 @@ import type { Job, MigrationClient, MigrationRequest } from '../client';
 import { ErrorType, TasksdError, type ErrorTypeName } from '../common/errors';
 import { defaultNodeDir } from '../store/layout';
 import { structuralProblems } from '../store/sqlite-thread';
+import { damageMiddlePage } from './support/damage';
 import { makeCluster, seedShard, withWorker, type TestCluster } from './support/fixtures';
 import { suite } from './support/root-hooks';
 import { tasksd, temporal, type Run } from './support/run';
@@ -57,22 +58,6 @@ function makeImmutable(dir: string): () => void {
     );
   }
   return () => void spawnSync('chattr', ['-i', dir]);
-}
-
-/** Damages a b-tree page in the middle of the shard file, the way a bad disk would. */
-function damageMiddlePage(file: string): void {
-  const fd = fs.openSync(file, 'r+');
-  try {
-    const header = Buffer.alloc(100);
-    fs.readSync(fd, header, 0, 100, 0);
-    const pageSize = header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16);
-    const pages = Math.floor(fs.fstatSync(fd).size / pageSize);
-    assert.ok(pages > 8, `a shard of ${pages} pages is too small to damage in the middle`);
-    // The page header and its cell pointers: the b-tree can no longer be walked.
-    fs.writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, Math.floor(pages / 2) * pageSize);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 const refusals: Refusal[] = [
@@ -173,21 +158,6 @@ const refusals: Refusal[] = [
     message: /^node node-b has 1000 bytes free in .*node-b but shard acme\/default needs \d+; free space or pick another node$/,
     exit: 1,
     hooks: { freeBytes: 1000 },
-  },
-  {
-    title: 'a source that fails quick_check',
-    request: move,
-    type: ErrorType.SourceCorrupt,
-    message:
-      /^source shard acme\/default at .*acme\.default\.db on node node-a fails PRAGMA quick_check \(.+\); refusing to copy a damaged shard, restore it from a backup first$/,
-    exit: 1,
-    arrange: async (t) => {
-      const file = await t.cluster.fileOn('node-a', 'acme', 'default');
-      const db = await t.cluster.openOwner('acme', 'default');
-      db.pragma('wal_checkpoint(TRUNCATE)'); // the rows live in the main file, where the damage goes
-      db.close();
-      damageMiddlePage(file);
-    },
   },
 ];
 
@@ -295,6 +265,31 @@ describe('bad input: one clear error, nothing changed', () => {
       }
     });
   }
+
+  // Not a refusal before the claim any more: the source proves its snapshot while it
+  // streams, so the move claims, locks and copies, then fails and rolls back.
+  describe('a source that fails quick_check (SourceCorrupt), found while it streams', () => {
+    const message =
+      /^source shard acme\/default at .*acme\.default\.db on node node-a fails PRAGMA quick_check \(.+\); refusing to copy a damaged shard, restore it from a backup first \(the move was rolled back: nothing was changed\)$/;
+    beforeEach(async () => {
+      const file = await t.cluster.fileOn('node-a', 'acme', 'default');
+      const db = await t.cluster.openOwner('acme', 'default');
+      db.pragma('wal_checkpoint(TRUNCATE)'); // the rows live in the main file, where the damage goes
+      db.close();
+      damageMiddlePage(file);
+    });
+    const rolledBack = async () => {
+      const [shard] = await t.cluster.listShards();
+      assert.deepEqual([shard.owner, shard.lockedBy, shard.claimedBy], ['node-a', null, null], 'owner unchanged, unlocked, unclaimed');
+      assert.deepEqual(fs.readdirSync(defaultNodeDir(t.root, 'node-b')), [], 'nothing left on the destination');
+    };
+
+    it('through the client: the job ends failed, rolled back', async () => {
+      const job = await withWorker(t, (m) => m.migrate(move as unknown as MigrationRequest));
+      assertFailedJob(job, ErrorType.SourceCorrupt, message);
+      await rolledBack();
+    });
+  });
 
   it('reads the free space for prepare from TASKSD_TEST_FREE_BYTES in a real worker process started with TASKSD_FAULTS=1', async () => {
     const taskQueue = `free-${randomUUID()}`;

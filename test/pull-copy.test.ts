@@ -8,7 +8,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../common/errors';
+import { flipOneByte } from '../faults';
 import { openShardFile, readState } from '../store/shard-file';
+import { inspectFile } from '../store/sqlite-thread';
 import { storedFingerprint } from '../store/verify';
 import { pullSnapshot, type PullProgress } from '../transport/pull-copy';
 import type { ShardTransport } from '../transport/transport';
@@ -216,6 +218,96 @@ describe('pulling a snapshot from a source agent', () => {
     await source.client.unpin(ref);
     const again = await source.client.pin(ref, 'online');
     assert.equal(again.snapshotId, result.snapshot.snapshotId);
+  });
+
+  it('the source proves exactly the pinned bytes, though writers race the pin and keep writing (not newer WAL frames)', async () => {
+    let writes = 0;
+    let stop = false;
+    const writer = (async () => {
+      while (!stop) {
+        await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: `w${writes}`, title: 'during', body: Buffer.alloc(2000, 1) } });
+        writes++;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    try {
+      while (writes < 10) await new Promise((r) => setTimeout(r, 5)); // the writer is going before the pin is taken
+      const pinned = await source.snapshots.pin('acme', 'default', 'job-1', 'online');
+      const atPin = writes;
+      while (writes < atPin + 20) await new Promise((r) => setTimeout(r, 5));
+      const proof = await source.snapshots.proof('acme', 'default', 'job-1', pinned.snapshotId);
+      assert.ok(!proof.damage, `the pinned snapshot is sound: ${JSON.stringify(proof.damage)}`);
+      assert.deepEqual(
+        { seq: proof.scan.seq, stored: proof.scan.storedRows, counted: proof.scan.rows },
+        { seq: pinned.seq, stored: pinned.rows, counted: pinned.rows },
+        'the proof read the pinned snapshot',
+      );
+      // What a fresh connection reads now is newer: the pinned bytes plus the WAL written since.
+      const fresh = await inspectFile(sourceFile);
+      assert.ok(!fresh.damage && fresh.scan.seq > pinned.seq, `a fresh reader sees seq ${fresh.damage ? '?' : fresh.scan.seq}, past the pinned ${pinned.seq}`);
+      assert.ok(fs.statSync(`${sourceFile}-wal`).size > 0, 'the writes went to the WAL');
+      // The pin serves the bytes it proved, and they are that snapshot.
+      const result = await pullSnapshot({ transport: source.client, ref, mode: 'online', incomingPath: incoming });
+      assert.equal(result.snapshot.snapshotId, pinned.snapshotId);
+      const copy = openShardFile(incoming, { readonly: true });
+      try {
+        assert.equal(storedFingerprint(copy).seq, pinned.seq);
+      } finally {
+        copy.close();
+      }
+    } finally {
+      stop = true;
+      await writer;
+    }
+    await source.client.unpin(ref);
+  });
+
+  it('a damaged snapshot: the digest answers SourceCorrupt once the proof is in, and the pin serves no more of it', async () => {
+    await t.replicator.propose({ op: 'lock', org: 'acme', ns: 'default', jobId: 'job-1' });
+    const db = openShardFile(sourceFile);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    flipOneByte(sourceFile);
+    const corrupt = (err: unknown) =>
+      err instanceof TasksdError &&
+      err.type === ErrorType.SourceCorrupt &&
+      err.message.startsWith(`source shard acme/default at ${sourceFile} on node node-a is damaged: its rows add up to 1000 rows`) &&
+      err.message.endsWith('refusing to copy a damaged shard, restore it from a backup first (the move was rolled back: nothing was changed)');
+    await assert.rejects(pullSnapshot({ transport: source.client, ref, mode: 'offline', incomingPath: incoming }), corrupt);
+    const info = await source.client.pin(ref, 'offline');
+    // Proven once per pin: a repeated digest, or a read, gets the same verdict from the same proof.
+    const proof = source.snapshots.proof('acme', 'default', 'job-1', info.snapshotId);
+    assert.equal(await proof, await source.snapshots.proof('acme', 'default', 'job-1', info.snapshotId));
+    await assert.rejects(source.client.digest(ref, info.snapshotId), corrupt);
+    await assert.rejects(source.client.digest(ref, info.snapshotId), corrupt);
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of source.client.readFrom(ref, info.snapshotId, 0)) void chunk;
+      })(),
+      corrupt,
+    );
+    assert.equal(source.snapshots.count, 1, 'the pin stays until the rollback releases it');
+    await source.client.unpin(ref);
+  });
+
+  it('releasing a pin, or closing the agent, stops its proof threads mid-check', async () => {
+    await seedShard(t, 'acme', 'big', 'node-a', 20_000, 1000); // ~20 MiB: the proof takes a while
+    for (const release of ['unpin', 'close'] as const) {
+      const agent = await startAgent(t, 'node-a');
+      try {
+        const info = await agent.snapshots.pin('acme', 'big', 'job-1', 'online');
+        const stopped = assert.rejects(
+          agent.snapshots.proof('acme', 'big', 'job-1', info.snapshotId),
+          /the check of .*acme\.big\.db was stopped: its snapshot was released/,
+          release,
+        );
+        if (release === 'unpin') await agent.snapshots.unpin('acme', 'big', 'job-1');
+        else await agent.snapshots.close();
+        await stopped;
+      } finally {
+        await agent.close();
+      }
+    }
   });
 
   it('pins leak no file handles: aborted streams, unpins and closing the server release them all', async () => {

@@ -132,10 +132,14 @@ function prepare(request: MigrationRequest, jobId: string, workflowQueue: string
   );
 }
 
-/** The source is sound and the destination can take it; then the claim makes this the only move of the shard. */
+/**
+ * The source exists and is free and the destination can take it; then the claim makes
+ * this the only move of the shard. That the source is sound is proven while it streams
+ * (copy), off this path: nothing reads the shard before the copy does.
+ */
 async function check({ ref, route }: Move): Promise<void> {
   const { bytes } = await route.source.bulk.inspectSource.executeWithOptions(
-    { summary: `${ref.from}: ${shard(ref)} is sound (quick_check) and not locked` },
+    { summary: `${ref.from}: ${shard(ref)} exists and is not locked` },
     [ref],
   );
   await route.destination.step.checkDestination.executeWithOptions({ summary: `${ref.to}: room for ${shard(ref)} (${bytes} bytes)` }, [ref, bytes]);
@@ -178,14 +182,16 @@ function lock({ ref, route }: Move) {
 }
 
 /**
- * The source pins a snapshot; the destination streams it, resuming from its last offset
- * after an interruption, and proves it by SHA-256 on both ends. Pinning heartbeats while
- * a reader holds the WAL, so the wait shows under Pending Activities.
+ * The source pins a snapshot and proves it sound (quick_check, content scan) while the
+ * destination streams it, resuming from its last offset after an interruption, and
+ * proves the bytes by SHA-256 on both ends. The source's digest waits for its proof: a
+ * damaged source fails the copy as SourceCorrupt, and the move rolls back. Pinning
+ * heartbeats while a reader holds the WAL, so the wait shows under Pending Activities.
  */
 async function copy({ ref, route, prepared }: Move) {
   for (let attempt = 1; ; attempt++) {
     const pin: SnapshotPin = await route.source.bulk.pinSnapshot.executeWithOptions(
-      { summary: `${ref.from} pins a snapshot of ${shard(ref)} for the copy` },
+      { summary: `${ref.from} pins a snapshot of ${shard(ref)} for the copy and starts proving it sound` },
       [ref],
     );
     try {

@@ -1,42 +1,27 @@
 // What a node checks of its own side before a move claims anything: the source that it
-// is sound and not held by another job, the destination that it can take the copy.
+// exists and is not held by another job, the destination that it can take the copy.
 // Every refusal leaves the cluster as it was.
-import { Context } from '@temporalio/activity';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorType, TasksdError } from '../../common/errors';
 import { fileSize } from '../../store/durable-fs';
 import { openShardFile, readState } from '../../store/shard-file';
-import { inspectFile, type Damage } from '../../store/sqlite-thread';
-import { heartbeatWhile } from '../heartbeat';
 
 /** Free space wanted on the destination beyond the shard's size (SQLite side files, fs metadata). */
 const SPACE_HEADROOM = 1.1;
 
 /**
- * The source file's size (main file and WAL), once it is known to be sound and free.
- * Sound is proven here, before anything is locked, and only here: SQLite's quick_check
- * and a scan that its rows add up to its state row (damage quick_check cannot see),
- * on two threads at once. The copy is then proven byte for byte by SHA-256 while it
- * streams, so the destination never reads it again.
+ * The source file's size (main file and WAL), once it is known to exist and to be free.
+ * Cheap on purpose: nothing here reads the shard. That it is sound is proven by the
+ * source agent while it serves the copy (agent/snapshots.ts: quick_check and a scan
+ * that its rows add up to its state row, over exactly the pinned bytes), and the
+ * destination's digest request waits for that proof; a damaged source fails the move
+ * there, as SourceCorrupt, and the move rolls back.
  */
-export async function inspectSourceFile(file: string, org: string, ns: string, jobId: string, node: string): Promise<number> {
+export function inspectSourceFile(file: string, org: string, ns: string, jobId: string): number {
+  if (!fs.existsSync(file)) throw new TasksdError(ErrorType.ShardMissing, `shard file ${file} does not exist`);
   checkNotLocked(file, org, ns, jobId);
-  const inspected = await heartbeatWhile(inspectFile(file, Context.current().cancellationSignal));
-  if (inspected.damage) throw new TasksdError(ErrorType.SourceCorrupt, sourceDamaged(`source shard ${org}/${ns} at ${file} on node ${node}`, inspected.damage));
   return (fileSize(file) ?? 0) + (fileSize(`${file}-wal`) ?? 0);
-}
-
-function sourceDamaged(source: string, damage: Damage): string {
-  if (damage.kind === 'structure') {
-    return `${source} fails PRAGMA quick_check (${damage.problems.slice(0, 3).join('; ')}); refusing to copy a damaged shard, restore it from a backup first`;
-  }
-  const { rows, sum, storedRows, storedSum } = damage.scan;
-  return (
-    `${source} is damaged: its rows add up to ${rows} rows with content checksum ${sum}, but its state row records ` +
-    `${storedRows} rows with ${storedSum} (a change on disk that SQLite did not make); refusing to copy a damaged shard, ` +
-    'restore it from a backup first (nothing was changed)'
-  );
 }
 
 /** A lock left in the shard file by another job (one the catalog does not know of) would block the move forever. */

@@ -83,9 +83,9 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
   }
 
   return {
-    /** Source: the shard is sound (quick_check) and not held by another job; returns its size. */
+    /** Source: the shard exists and is not held by another job; returns its size (it is proven sound while it streams). */
     inspectSource: source('inspectSource', async (job: JobRef) => ({
-      bytes: await inspectSourceFile(await file(job), job.org, job.ns, job.jobId, nodeId),
+      bytes: inspectSourceFile(await file(job), job.org, job.ns, job.jobId),
     })),
 
     /** Destination: its directory takes files, holds no other copy of the shard, and has room. */
@@ -112,8 +112,9 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
 
     /**
      * Source: pins the job's snapshot for the copy (offline the locked file, online a
-     * read transaction on an empty WAL). A checkpoint a reader blocks is waited for,
-     * bounded, and shows in the heartbeat details meanwhile.
+     * read transaction on an empty WAL) and starts proving it (quick_check and the
+     * content scan, on threads, while it streams). A checkpoint a reader blocks is
+     * waited for, bounded, and shows in the heartbeat details meanwhile.
      */
     pinSnapshot: source('pinSnapshot', async (job: JobRef): Promise<SnapshotPin> => {
       const ctx = Context.current();
@@ -129,7 +130,9 @@ export function createNodeActivities({ store, pins, peer, retainSource = false, 
     /**
      * Destination: streams the pinned snapshot from the source's agent into
      * `<shard>.incoming`, resuming where the last attempt got to, proves it by SHA-256
-     * against the source's, verifies the rows, and installs it held by the job.
+     * against the source's (which the source gives only once it has proven the snapshot
+     * sound, else SourceCorrupt: nothing is installed and the move rolls back), checks
+     * the state row, and installs it held by the job.
      */
     checkpointAndCopy: destination(
       'checkpointAndCopy',
