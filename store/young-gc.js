@@ -15,7 +15,8 @@ const vm = require('node:vm');
 
 let gc;
 
-function youngGc() {
+/** One collection now: 'minor' (the young generation) or 'major' (the whole heap); a no-op without `gc`. */
+function collectGarbage(type) {
   if (gc === undefined) {
     gc = null;
     try {
@@ -30,7 +31,11 @@ function youngGc() {
       gc = null;
     }
   }
-  if (gc) gc({ type: 'minor' });
+  if (gc) gc({ type });
+}
+
+function youngGc() {
+  collectGarbage('minor');
 }
 
 /** Counts bytes streamed and collects the young generation every `everyBytes` of them. */
@@ -48,4 +53,4 @@ class YoungGc {
   }
 }
 
-module.exports = { youngGc, YoungGc };
+module.exports = { collectGarbage, youngGc, YoungGc };
