@@ -3,6 +3,7 @@
 // cluster's own — and, in the same process, an agent for every embedded node of the
 // cluster (docs/NODES.md). With no Temporal server configured and none listening, it
 // first brings up the embedded dev server.
+import './common/young-generation'; // first: before the modules load and the workflow threads start
 import { heartbeatIfInActivity } from './activities/heartbeat';
 import { clusterToken, tlsCaFile } from './common/cluster-token';
 import { reconcileGraceMs, reconcileIntervalMs, taskQueue } from './common/config';

@@ -24,6 +24,7 @@ import * as fsp from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { ErrorType, TasksdError } from '../common/errors';
 import { beginSnapshot } from '../store/shard-copy';
+import { YoungGc } from '../store/young-gc';
 import { openShardFile, readState, type ShardDb } from '../store/shard-file';
 import { SnapshotProof, sourceDamaged } from '../store/snapshot-proof';
 import type { Inspection } from '../store/sqlite-thread';
@@ -35,6 +36,8 @@ export const DEFAULT_PIN_IDLE_MS = 10 * 60_000;
 const READ_CHUNK = 1024 * 1024;
 /** How far a snapshot stream reads ahead of the network. */
 const READ_AHEAD_BYTES = 4 * READ_CHUNK;
+/** The chunks sent are collected every this many bytes read (store/young-gc.js). */
+const collector = new YoungGc(4 * READ_CHUNK);
 
 export interface SnapshotPinsOptions {
   idleMs?: number;
@@ -113,6 +116,7 @@ class Pin {
     const { bytesRead } = await this.handle.read(buffer, 0, want, position);
     if (bytesRead === 0) throw new Error(`${this.what}: the snapshot file ended at ${position} of ${this.info.size} bytes`);
     const chunk = bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+    collector.add(bytesRead);
     this.advance(position, chunk);
     this.touch();
     return chunk;

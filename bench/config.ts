@@ -2,6 +2,7 @@
 // and repetitions so it ends in a few minutes; the report says what it left out.
 import { GiB, MiB } from './lib/data';
 import type { SizeSpec } from './suites/copy';
+import type { FootprintConfig } from './suites/footprint';
 
 export interface BenchConfig {
   copySizes: SizeSpec[];
@@ -14,6 +15,8 @@ export interface BenchConfig {
   memorySizes: SizeSpec[];
   /** Moves between node agent processes (loopback and a shaped link) and their memory. */
   agentsSize: SizeSpec;
+  /** Memory of one coordinator and two agent processes: a large move, then many small ones. */
+  footprint: FootprintConfig;
   notes: string[];
 }
 
@@ -36,6 +39,7 @@ export const FULL: BenchConfig = {
     { label: '2 GiB', bytes: 2 * GiB, reps: 3 },
   ],
   agentsSize: { label: '1 GiB', bytes: GiB, reps: 3 },
+  footprint: { large: { label: '2 GiB', bytes: 2 * GiB, reps: 2 }, small: { label: '4 MiB', bytes: 4 * MiB, moves: 50 } },
   notes: ['fleet: one round of 500 moves per worker count (a round takes minutes on this machine); the spread shown is over moves, not rounds'],
 };
 
@@ -51,11 +55,13 @@ export const QUICK: BenchConfig = {
   fleetRounds: 1,
   memorySizes: [{ label: '100 MiB', bytes: 100 * MiB, reps: 2 }],
   agentsSize: { label: '64 MiB', bytes: 64 * MiB, reps: 1 },
+  footprint: { large: { label: '256 MiB', bytes: 256 * MiB, reps: 1 }, small: { label: '4 MiB', bytes: 4 * MiB, moves: 20 } },
   notes: [
     '--quick: copy throughput at 100 MiB only (3 reps), no 1 GiB shard',
     '--quick: write pause at 10 MiB and 100 MiB only (3 moves each)',
     '--quick: fleet of 50 shards (not 500), one round per worker count',
     '--quick: memory measured on the 100 MiB shard only (not 2 GiB)',
     '--quick: moves between node agents on a 64 MiB shard, one move each on loopback and on the shaped link (not 1 GiB × 3)',
+    '--quick: footprint on one 256 MiB move (not 2 GiB × 2) and 20 small moves (not 50)',
   ],
 };

@@ -15,12 +15,13 @@ import { markdown } from './report/markdown';
 import { agentsFigure } from './suites/agents';
 import { copyFigure } from './suites/copy';
 import { fleetFigure } from './suites/fleet';
+import { footprintFigure } from './suites/footprint';
 import { memoryFigure } from './suites/memory';
 import { orchestrationFigure } from './suites/orchestration';
 import { pauseFigure } from './suites/pause';
 
 const BENCH_DIR = __dirname;
-const FIGURES = ['copy', 'orchestration', 'fleet', 'memory', 'pause', 'agents'] as const;
+const FIGURES = ['copy', 'orchestration', 'fleet', 'memory', 'pause', 'agents', 'footprint'] as const;
 
 function parseArgs(argv: string[]) {
   const flag = (name: string) => argv.includes(`--${name}`);
@@ -80,6 +81,7 @@ async function run(): Promise<void> {
       memory: async () => void (results.memory = await memoryFigure(env, pool, config.memorySizes)),
       pause: async () => void (results.pause = await pauseFigure(env, pool, main.taskQueue, config.pauseSizes, config.pauseLoad)),
       agents: async () => void (results.agents = await agentsFigure(env, pool, main.taskQueue, config.agentsSize)),
+      footprint: async () => void (results.footprint = await footprintFigure(env, pool, config.footprint)),
     };
     for (const name of FIGURES.filter((f) => args.only.includes(f))) {
       console.log(`\n[${name}]`);

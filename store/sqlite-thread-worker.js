@@ -13,6 +13,14 @@
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require('better-sqlite3');
 const { recomputeContentSum } = require('./content-sum');
+const { youngGc } = require('./young-gc');
+
+/**
+ * The content scan collects its dead row Buffers every this many bytes (young-gc.js):
+ * a scan and a quick_check of a 256 MiB shard left the agent +75 MiB RSS (+120 MiB at
+ * peak) without it, +18 MiB (+61 MiB) with it, in the same time.
+ */
+const COLLECT_EVERY = 2 * 1024 * 1024;
 
 function quickCheck(db) {
   try {
@@ -27,7 +35,7 @@ function contentSum(db) {
   return db
     .transaction(() => {
       const stored = db.prepare('SELECT seq, row_count AS rows, content_sum AS sum FROM shard WHERE singleton = 1').get();
-      const actual = recomputeContentSum(db);
+      const actual = recomputeContentSum(db, { collectEvery: COLLECT_EVERY, everyBytes: youngGc });
       return { seq: stored.seq, storedRows: stored.rows, storedSum: stored.sum, rows: actual.rows, sum: actual.sum };
     })
     .deferred(); // inside a joined snapshot's transaction this is a savepoint of it
@@ -35,6 +43,17 @@ function contentSum(db) {
 
 function runTask(db, task) {
   return task === 'quickCheck' ? { quickCheck: quickCheck(db) } : { contentSum: contentSum(db) };
+}
+
+/**
+ * Each check reads every page once: better-sqlite3's default 16 MB page cache only
+ * holds memory (13 MiB of agent peak per 256 MiB checked, issue 15); 2 MB is no slower.
+ */
+function open(file, options) {
+  const db = new Database(file, { ...options, fileMustExist: true });
+  db.pragma('busy_timeout = 10000');
+  db.pragma('cache_size = -2000');
+  return db;
 }
 
 function failure(err) {
@@ -46,8 +65,7 @@ const { file, task, join, bell, port } = workerData;
 if (!join) {
   let db;
   try {
-    db = new Database(file, { fileMustExist: true });
-    db.pragma('busy_timeout = 10000');
+    db = open(file, {});
     parentPort.postMessage({ ok: true, result: runTask(db, task) });
   } catch (err) {
     parentPort.postMessage(failure(err));
@@ -57,8 +75,7 @@ if (!join) {
 } else {
   let db;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 10000');
+    db = open(file, { readonly: true });
     parentPort.postMessage({ ready: true });
   } catch (err) {
     parentPort.postMessage({ ready: false, ...failure(err) });

@@ -44,8 +44,8 @@ export interface HttpTransportOptions {
 }
 
 const KNOWN_TYPES = new Set<string>(Object.values(ErrorType));
-/** How much of a snapshot stream is buffered ahead of the disk writes. */
-const STREAM_BUFFER_BYTES = 4 * 1024 * 1024;
+/** How much of a snapshot stream is buffered ahead of the disk writes (1 MiB: see WRITE_BUFFER_BYTES in pull-copy.ts). */
+const STREAM_BUFFER_BYTES = 1024 * 1024;
 
 export class HttpTransport implements ShardTransport {
   readonly url: string;

@@ -16,7 +16,7 @@ export function cpuSeconds(pid: number): number {
 }
 
 /** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM, ...). */
-export function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+export function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile' | 'RssShmem'): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
   if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);

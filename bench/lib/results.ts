@@ -3,6 +3,7 @@
 import type { AgentsRun } from '../suites/agents';
 import type { CopyRun } from '../suites/copy';
 import type { FleetRun } from '../suites/fleet';
+import type { FootprintRun } from '../suites/footprint';
 import type { MemoryRun } from '../suites/memory';
 import type { OrchestrationRun } from '../suites/orchestration';
 import type { PauseRun } from '../suites/pause';
@@ -24,6 +25,7 @@ export interface BenchResults {
   fleet?: FleetRun;
   memory?: MemoryRun;
   agents?: AgentsRun;
+  footprint?: FootprintRun;
 }
 
 export const TARGETS = {
