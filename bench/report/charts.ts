@@ -4,6 +4,7 @@ import { barSpec, type BarChart, type BarValue } from '../chart/bars';
 import { lineSpec, type LineChart } from '../chart/lines';
 import { stackedSpec, type StackedChart } from '../chart/stacked';
 import { render } from '../chart/vega';
+import { FOOTPRINT_TARGETS } from '../suites/footprint';
 import { targetRows } from './targets';
 import { STEP_NAMES, type StepName } from '../lib/product-steps';
 import { TARGETS, type BenchResults } from '../lib/results';
@@ -151,6 +152,28 @@ export async function charts(results: BenchResults): Promise<Record<string, stri
         { value: TARGETS.workerPeakBytes / MiB, label: `target: under ${TARGETS.workerPeakBytes / MiB} MiB` },
         { value: m.startupPeakBytes / MiB, label: `start-up peak ${(m.startupPeakBytes / MiB).toFixed(0)} MiB` },
       ],
+    });
+  }
+  if (results.footprint) {
+    const f = results.footprint;
+    const mibOf = (b: number) => b / MiB;
+    out['footprint-large.svg'] = await lineChart({
+      title: `Coordinator and node agents while they move a ${f.large.label} shard (flat and low is better)`,
+      subtitle: `VmRSS every 100 ms during the first large move; three separate processes; ${where}`,
+      series: f.processes.map((p) => ({ name: `${p.role}: peak ${(Math.max(...p.largePeakBytes) / MiB).toFixed(0)} MiB`, points: p.largeTrace.map((t): [number, number] => [t.t, mibOf(t.rss)]) })),
+      xLabel: 'seconds since the move started',
+      yLabel: 'MiB',
+      marks: [
+        { value: mibOf(FOOTPRINT_TARGETS.coordinatorPeakBytes), label: `coordinator target ${mibOf(FOOTPRINT_TARGETS.coordinatorPeakBytes)} MiB` },
+        { value: mibOf(FOOTPRINT_TARGETS.agentPeakBytes), label: `agent target ${mibOf(FOOTPRINT_TARGETS.agentPeakBytes)} MiB` },
+      ],
+    });
+    out['footprint-growth.svg'] = await lineChart({
+      title: `RSS after each of ${f.small.moves} small moves (flat is better)`,
+      subtitle: `VmRSS of each process after each move of a ${f.small.label} shard between the agents; ${where}`,
+      series: f.processes.map((p) => ({ name: `${p.role}: ${p.smallGrowthBytes >= 0 ? '+' : ''}${(p.smallGrowthBytes / MiB).toFixed(1)} MiB after move ${f.small.growthFrom}`, points: p.smallRssAfter.map((rss, i): [number, number] => [i + 1, mibOf(rss)]) })),
+      xLabel: 'moves',
+      yLabel: 'MiB',
     });
   }
   return out;

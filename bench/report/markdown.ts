@@ -120,6 +120,16 @@ export function markdown(r: BenchResults, chartFiles: string[]): string {
     out.push('', "The copy's parts run alone on a pinned snapshot of the same shard, read from the bench process (seconds):", '');
     out.push(table(['link', ...probes.map((k) => PROBES[k])], parts.map(([name, p]) => [name, ...probes.map((k) => (p.probes[k]?.length ? range(spread(p.probes[k]!), secs) : '—'))])));
   }
+  if (r.footprint) {
+    const f = r.footprint;
+    out.push('', `## 7. Footprint: coordinator and node agents (${f.large.label} moves, then ${f.small.moves} moves of ${f.small.label})`, '');
+    out.push('One coordinator (`worker.ts`) and two `tasksd node serve` processes on loopback; VmRSS / VmHWM / RssAnon / RssFile from /proc, peaks reset before each large move.', '');
+    out.push(table(['process', 'RSS at rest (anon + file)', `peak during each ${f.large.label} move`, 'RSS before → after the large moves', `RSS after move ${f.small.growthFrom} → ${f.small.moves}`, 'growth', 'peak over the small moves'],
+      f.processes.map((p) => [p.role, `${mib(p.rest.rss)} (${mib(p.rest.anon)} + ${mib(p.rest.file)})`, p.largePeakBytes.map(mib).join(', '),
+        `${mib(p.largeBeforeRss[0])} → ${mib(p.largeAfter.at(-1)?.rss ?? NaN)}`, `${mib(p.smallRssAfter[f.small.growthFrom - 1])} → ${mib(p.smallRssAfter.at(-1)!)}`,
+        `${p.smallGrowthBytes >= 0 ? '+' : ''}${(p.smallGrowthBytes / 2 ** 20).toFixed(1)} MiB`, mib(p.smallPeakBytes)])));
+    out.push('', `Large moves: ${range(spread(f.large.moveSeconds), secs)}; small moves: ${range(spread(f.small.moveSeconds), secs)}.`);
+  }
   if (chartFiles.length) out.push('', '## Charts', '', ...chartFiles.map((f) => `![${f}](charts/${f})`));
   return `${out.join('\n')}\n`;
 }

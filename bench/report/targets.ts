@@ -5,6 +5,7 @@ import type { BenchResults } from '../lib/results';
 import { TARGETS } from '../lib/results';
 import { spread, type Spread } from '../lib/stats';
 import { AGENT_TARGETS } from '../suites/agents';
+import { FOOTPRINT_TARGETS, GROWTH_NOISE_BYTES } from '../suites/footprint';
 import { OFFLINE_PAUSE_OVER_CP } from '../suites/pause';
 import { mib, ms, range, x } from './format';
 
@@ -91,18 +92,45 @@ export function targetRows(r: BenchResults): TargetRow[] {
       : missing('offline pause ÷ cp', "offline move's write pause", '`cp` + fsync', `≤ ${OFFLINE_PAUSE_OVER_CP}×`, 'not measured (pause)'),
   );
 
-  if (a) {
-    const rest = Math.max(...a.memory.map((m) => m.restRss));
+  const f = r.footprint;
+  const coordinator = f?.processes.find((p) => p.kind === 'coordinator');
+  const agentsOf = f?.processes.filter((p) => p.kind === 'agent') ?? [];
+  const bytesRow = (short: string, figure: string, limit: number, values: number[], detail = ''): TargetRow => ({
+    short,
+    figure,
+    baseline: '—',
+    target: `≤ ${mib(limit)}`,
+    result: `${values.map(mib).join(', ')}${detail}`,
+    met: Math.max(...values) <= limit,
+    score: Math.max(...values) / limit,
+  });
+  if (coordinator && f) {
+    rows.push(bytesRow('coordinator peak, large move', `coordinator RSS peak during a ${f.large.label} move between two agents`, FOOTPRINT_TARGETS.coordinatorPeakBytes, coordinator.largePeakBytes, ` (${f.large.reps} moves)`));
+    const growth = coordinator.smallGrowthBytes;
     rows.push({
-      short: 'agent RSS at rest',
-      figure: 'node agent RSS at rest',
-      baseline: '—',
-      target: `≤ ${mib(AGENT_TARGETS.restRssBytes)}`,
-      result: `${a.memory.map((m) => mib(m.restRss)).join(', ')} (${a.memory.length} agents)`,
-      met: rest <= AGENT_TARGETS.restRssBytes,
-      score: rest / AGENT_TARGETS.restRssBytes,
+      short: 'coordinator growth, many moves',
+      figure: `coordinator RSS growth over ${f.small.moves} moves (${f.small.label} shard; after move ${f.small.moves} − after move ${f.small.growthFrom})`,
+      baseline: `RSS after move ${f.small.growthFrom}: ${mib(coordinator.smallRssAfter[f.small.growthFrom - 1])}`,
+      target: `none (≤ ${mib(GROWTH_NOISE_BYTES)}, RSS's own noise)`,
+      result: `${growth >= 0 ? '+' : ''}${(growth / 2 ** 20).toFixed(1)} MiB`,
+      met: growth <= GROWTH_NOISE_BYTES,
+      score: Math.max(0, growth) / GROWTH_NOISE_BYTES,
     });
-  } else rows.push(missing('agent RSS at rest', 'node agent RSS at rest', '—', `≤ ${mib(AGENT_TARGETS.restRssBytes)}`, 'not measured (agents)'));
+  } else {
+    rows.push(missing('coordinator peak, large move', 'coordinator RSS peak during a 2 GiB move', '—', `≤ ${mib(FOOTPRINT_TARGETS.coordinatorPeakBytes)}`, 'not measured (footprint)'));
+    rows.push(missing('coordinator growth, many moves', 'coordinator RSS growth over 50 moves', '—', 'none', 'not measured (footprint)'));
+  }
+  const rest = agentsOf.length ? agentsOf.map((p) => p.rest.rss) : (a?.memory.map((m) => m.restRss) ?? []);
+  rows.push(
+    rest.length
+      ? bytesRow('agent RSS at rest', 'node agent RSS at rest', FOOTPRINT_TARGETS.agentRestBytes, rest, ` (${rest.length} agents)`)
+      : missing('agent RSS at rest', 'node agent RSS at rest', '—', `≤ ${mib(FOOTPRINT_TARGETS.agentRestBytes)}`, 'not measured (footprint, agents)'),
+  );
+  rows.push(
+    agentsOf.length && f
+      ? bytesRow('agent peak, large move', `node agent RSS peak during a ${f.large.label} move (source and destination)`, FOOTPRINT_TARGETS.agentPeakBytes, agentsOf.flatMap((p) => p.largePeakBytes), ` (${agentsOf.map((p) => p.role).join(', ')}; each move)`)
+      : missing('agent peak, large move', 'node agent RSS peak during a 2 GiB move', '—', `≤ ${mib(FOOTPRINT_TARGETS.agentPeakBytes)}`, 'not measured (footprint)'),
+  );
   return rows;
 }
 

@@ -28,6 +28,8 @@ export const FOOTPRINT_TARGETS = {
   agentRestBytes: 120 * MiB,
   agentPeakBytes: 160 * MiB,
 };
+/** "No growth" allows RSS's own noise between two readings of an idle process (pages touched and given back). */
+export const GROWTH_NOISE_BYTES = 2 * MiB;
 
 export interface FootprintConfig {
   /** The large move (full: 2 GiB × 2). */
