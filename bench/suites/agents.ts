@@ -84,7 +84,7 @@ export interface AgentsRun {
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
 
 /** The environment of an agent process: nothing from the developer's shell for tasksd or Temporal. */
-function agentEnv(env: BenchEnv, taskQueue: string, temporalAddress: string): NodeJS.ProcessEnv {
+export function agentEnv(env: BenchEnv, taskQueue: string, temporalAddress: string): NodeJS.ProcessEnv {
   const clean: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!/^(TASKSD_|TEMPORAL_)/.test(key)) clean[key] = value;
   return { ...clean, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: 'default', TASKSD_DATA: env.dataRoot, TASKSD_TASK_QUEUE: taskQueue };
