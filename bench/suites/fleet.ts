@@ -3,8 +3,8 @@
 // test/support/agent-process.ts) registered in the bench's catalog, ONE coordinator
 // worker process, N empty shards made on agent A's node; then all N moves to agent B
 // are started at once, and the next round moves them back. Jobs are submitted straight
-// to Temporal (one workflow start each, as the client does, without its per-start
-// visibility check and claim wait) so the figure is the coordinator's, the agents' and
+// to Temporal (one workflow start each on the cluster's queue, naming the cluster, as
+// the client does, without its per-start visibility check and claim wait) so the figure is the coordinator's, the agents' and
 // the server's throughput, not the submitting script's. CPU comes from /proc for the
 // server, the coordinator and each agent, and from process.cpuUsage() for the bench.
 import * as fs from 'node:fs';
@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import type { Job } from '../../common/job';
-import { WORKFLOW_TYPE } from '../../common/names';
+import { clusterTaskQueue, WORKFLOW_TYPE } from '../../common/names';
 import { startAgentProcess, type AgentProcess } from '../../test/support/agent-process';
 import type { BenchEnv } from '../lib/env';
 import { breakdown, timeline, type Breakdown } from '../lib/history';
@@ -120,13 +120,14 @@ async function moveAll(env: BenchEnv, refs: { org: string; ns: string }[], from:
   const serverPid = env.server.process.pid!;
   const agentCpu = () => Object.fromEntries(agents.map((a) => [a.nodeId, cpuSeconds(a.child.pid!)]));
   const before = { server: cpuSeconds(serverPid), coordinator: cpuSeconds(coordinatorPid), agents: agentCpu(), bench: process.cpuUsage(), machine: machineBusySeconds() };
+  const cluster = env.cluster.catalog.clusterId;
   const started = performance.now();
   const handles = await Promise.all(
     refs.map((ref) =>
       env.client.workflow.start(WORKFLOW_TYPE, {
         workflowId: `fleet-${ref.ns}-${randomUUID()}`,
-        taskQueue: TASK_QUEUE,
-        args: [{ org: ref.org, ns: ref.ns, to, mode: 'offline' }],
+        taskQueue: clusterTaskQueue(TASK_QUEUE, cluster),
+        args: [{ org: ref.org, ns: ref.ns, to, mode: 'offline', cluster }],
         workflowIdConflictPolicy: 'FAIL',
       }),
     ),
