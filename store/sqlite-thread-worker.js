@@ -1,8 +1,10 @@
-// Runs one long read-only SQLite check off the main thread, so the activity that
-// waits for it keeps heartbeating (a blocked event loop sends no heartbeats and the
-// server would declare a healthy worker dead). Plain JS: threads do not inherit tsx.
+// Runs long read-only SQLite checks off the main thread, so the activity that waits
+// for one keeps heartbeating (a blocked event loop sends no heartbeats and the server
+// would declare a healthy worker dead). One check at a time per thread; the thread
+// stays for the next (sqlite-thread.ts keeps idle ones briefly). Plain JS: threads do
+// not inherit tsx.
 'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const Database = require('better-sqlite3');
 const { recomputeContentSum } = require('./content-sum');
 
@@ -25,15 +27,19 @@ function contentSum(db) {
     .deferred();
 }
 
-const { file, task } = workerData;
-let db;
-try {
-  db = new Database(file, { fileMustExist: true });
-  db.pragma('busy_timeout = 10000');
-  const result = task === 'quickCheck' ? { quickCheck: quickCheck(db) } : { contentSum: contentSum(db) };
-  parentPort.postMessage({ ok: true, result });
-} catch (err) {
-  parentPort.postMessage({ ok: false, message: err.message, code: err.code });
-} finally {
-  db?.close();
+/** One check: the thread opens the file, runs it, closes it, and waits for the next. */
+function run({ file, task }) {
+  let db;
+  try {
+    db = new Database(file, { fileMustExist: true });
+    db.pragma('busy_timeout = 10000');
+    const result = task === 'quickCheck' ? { quickCheck: quickCheck(db) } : { contentSum: contentSum(db) };
+    parentPort.postMessage({ ok: true, result });
+  } catch (err) {
+    parentPort.postMessage({ ok: false, message: err.message, code: err.code });
+  } finally {
+    db?.close();
+  }
 }
+
+parentPort.on('message', run);

@@ -16,26 +16,96 @@ export interface ContentScan {
 
 const SCRIPT = path.join(__dirname, 'sqlite-thread-worker.js');
 
+/**
+ * Threads that finished a check wait this long for the next before exiting: starting a
+ * thread (an isolate, better-sqlite3 loaded) costs tens of ms of CPU, more than a whole
+ * check of a small shard, so many small moves reuse them; an agent at rest holds none.
+ */
+const IDLE_THREAD_MS = 2_000;
+/** At most this many idle threads are kept (a move runs two checks at once). */
+const MAX_IDLE_THREADS = 4;
+
+interface IdleThread {
+  worker: Worker;
+  timer: NodeJS.Timeout;
+  /** A thread that dies while idle leaves the list. */
+  onExit: () => void;
+}
+const idle: IdleThread[] = [];
+
+function takeThread(): Worker {
+  const kept = idle.pop();
+  if (!kept) return new Worker(SCRIPT);
+  clearTimeout(kept.timer);
+  kept.worker.off('exit', kept.onExit);
+  kept.worker.ref();
+  return kept.worker;
+}
+
+/** A thread whose check ended cleanly waits for the next; one too many, or idle too long, exits. */
+function giveBack(worker: Worker): void {
+  if (idle.length >= MAX_IDLE_THREADS) {
+    void worker.terminate();
+    return;
+  }
+  worker.unref();
+  const drop = () => {
+    const at = idle.indexOf(entry);
+    if (at >= 0) idle.splice(at, 1);
+  };
+  const entry: IdleThread = {
+    worker,
+    timer: setTimeout(() => {
+      drop();
+      worker.off('exit', entry.onExit);
+      void worker.terminate();
+    }, IDLE_THREAD_MS).unref(),
+    onExit: () => {
+      clearTimeout(entry.timer);
+      drop();
+    },
+  };
+  worker.once('exit', entry.onExit);
+  idle.push(entry);
+}
+
 function runInThread<T>(file: string, task: 'quickCheck' | 'contentSum', signal?: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
     signal?.throwIfAborted();
-    const worker = new Worker(SCRIPT, { workerData: { file, task } });
+    const worker = takeThread();
+    const done = () => {
+      signal?.removeEventListener('abort', onAbort);
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
     // A cancelled check stops at once: the thread only reads, so terminating it is safe.
     const onAbort = () => {
+      done();
       reject(signal!.reason);
       void worker.terminate();
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    worker.once('exit', () => signal?.removeEventListener('abort', onAbort));
-    worker.once('message', (message: { ok: boolean; result?: Record<string, T>; message?: string; code?: string }) => {
+    const onMessage = (message: { ok: boolean; result?: Record<string, T>; message?: string; code?: string }) => {
+      done();
+      giveBack(worker);
       if (message.ok) resolve(message.result![task]);
       else if (message.code === 'SQLITE_CANTOPEN') reject(new TasksdError(ErrorType.ShardMissing, `shard file ${file} does not exist`));
       else reject(new Error(`checking ${file}: ${message.message}`));
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`the check of ${file} stopped with exit code ${code}`));
-    });
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+      void worker.terminate();
+    };
+    const onExit = (code: number) => {
+      done();
+      reject(new Error(`the check of ${file} stopped with exit code ${code}`));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+    worker.postMessage({ file, task });
   });
 }
 
