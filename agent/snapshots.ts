@@ -26,7 +26,8 @@ import { ErrorType, TasksdError } from '../common/errors';
 import { beginSnapshot } from '../store/shard-copy';
 import { YoungGc } from '../store/young-gc';
 import { openShardFile, readState, type ShardDb } from '../store/shard-file';
-import { SnapshotProof, sourceDamaged } from '../store/snapshot-proof';
+import { fileSize } from '../store/durable-fs';
+import { INLINE_PROOF_BYTES, InlineProof, SnapshotProof, sourceDamaged, type PinProof } from '../store/snapshot-proof';
 import type { Inspection } from '../store/sqlite-thread';
 import type { SnapshotInfo, SnapshotMode } from '../transport/wire';
 import type { NodeStore } from './node-store';
@@ -68,7 +69,7 @@ class Pin {
     /** Every read goes through this one descriptor, so the pin reads the same inode to the end. */
     private readonly handle: fsp.FileHandle,
     /** Joined to this pin's read transaction: checks exactly the bytes served. */
-    private readonly proof: SnapshotProof,
+    private readonly proof: PinProof,
     /** The source as the operator knows it: shard, file and node. */
     private readonly source: string,
   ) {
@@ -310,8 +311,10 @@ export class SnapshotPins {
     const what = `snapshot of ${org}/${ns} for job ${jobId}`;
     const db = openShardFile(file);
     let handle: fsp.FileHandle | undefined;
-    // Its threads open the file now, while the checkpoint runs, and join the snapshot as it is taken.
-    const proof = new SnapshotProof(file);
+    // A large shard's proof threads open the file now, while the checkpoint runs, and join
+    // the snapshot as it is taken; a small one is proven through the pin's own connection.
+    const bytes = (fileSize(file) ?? 0) + (fileSize(`${file}-wal`) ?? 0);
+    const proof: PinProof = bytes <= INLINE_PROOF_BYTES ? new InlineProof().joinedBy(db) : new SnapshotProof(file);
     try {
       const locked = readState(db).lockedBy === jobId;
       const chosen: SnapshotMode = mode ?? (locked ? 'offline' : 'online');

@@ -21,6 +21,8 @@
 import * as path from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorType, TasksdError } from '../common/errors';
+import { recomputeContentSum } from './content-sum';
+import type { ShardDb } from './shard-file';
 import { judge, type ContentScan, type Damage, type Inspection } from './sqlite-thread';
 
 const SCRIPT = path.join(__dirname, 'sqlite-thread-worker.js');
@@ -136,7 +138,7 @@ class JoinedThread {
  * file) at once; `begin`/`end` join the pin's attempts to take its snapshot; `run`
  * checks what was joined. `terminate` stops it all (the pin was released).
  */
-export class SnapshotProof {
+export class SnapshotProof implements PinProof {
   private readonly quickCheck: JoinedThread;
   private readonly contentSum: JoinedThread;
 
@@ -174,6 +176,82 @@ export class SnapshotProof {
 
   async terminate(): Promise<void> {
     await Promise.allSettled([this.quickCheck.terminate(), this.contentSum.terminate()]);
+  }
+}
+
+/** What proves a pin: two joined threads (SnapshotProof), or the pin's own connection (InlineProof). */
+export interface PinProof {
+  ready(): Promise<void>;
+  begin(): number[];
+  end(): Promise<void>;
+  run(): Promise<Inspection>;
+  terminate(): Promise<void>;
+}
+
+/**
+ * At most this many bytes are proven on the pin's own connection instead of on two
+ * threads: starting a thread (an isolate, better-sqlite3 loaded) costs tens of ms of
+ * CPU, far more than checking a small shard, which blocks the event loop a few ms.
+ */
+export const INLINE_PROOF_BYTES = 1024 * 1024;
+
+/**
+ * The proof of a small snapshot, read through the pin's own read transaction (which is
+ * the snapshot), on the pin's thread once the pin is taken. Nothing to join.
+ */
+export class InlineProof implements PinProof {
+  private db?: ShardDb;
+
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  begin(): number[] {
+    return [];
+  }
+
+  end(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** The pin's connection, inside its read transaction: `run` reads through it. */
+  joinedBy(db: ShardDb): this {
+    this.db = db;
+    return this;
+  }
+
+  run(): Promise<Inspection> {
+    const db = this.db;
+    if (!db?.inTransaction) return Promise.reject(new Error('the proof was asked to run outside the pinned snapshot'));
+    const settle = <T>(read: () => T): PromiseSettledResult<T> => {
+      try {
+        return { status: 'fulfilled', value: read() };
+      } catch (reason) {
+        return { status: 'rejected', reason };
+      }
+    };
+    // As the thread does: a file too broken to check reports why as its problem.
+    const problems = settle(() => {
+      try {
+        return (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check);
+      } catch (err) {
+        return [(err as Error).message];
+      }
+    });
+    const scan = settle((): ContentScan => {
+      const stored = db.prepare('SELECT seq, row_count AS rows, content_sum AS sum FROM shard WHERE singleton = 1').get() as { seq: number; rows: number; sum: string };
+      const actual = recomputeContentSum(db);
+      return { seq: stored.seq, storedRows: stored.rows, storedSum: stored.sum, rows: actual.rows, sum: actual.sum };
+    });
+    try {
+      return Promise.resolve(judge(problems, scan));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  terminate(): Promise<void> {
+    return Promise.resolve();
   }
 }
 

@@ -33,7 +33,7 @@ import {
 import { claimedUpdate, statusQuery } from './definitions';
 import { describe, failureType } from './failures';
 import { handOff, rollBack, shard } from './hand-off';
-import { coordinatorOn, routeOf, type Route } from './route';
+import { coordinatorOn, ownQueue, routeOf, type Route } from './route';
 
 /** Online moves re-run catch-up while writable until the locked replay fits the pause budget. */
 const MAX_CATCH_UP_PASSES = 10;
@@ -77,10 +77,11 @@ export async function migrateShard(request: MigrationRequest): Promise<Job> {
   let prepared: Prepared;
   let move: Move;
   try {
-    prepared = await prepare(request, job.id, info.taskQueue);
+    const own = await ownQueue();
+    prepared = await prepare(request, job.id, info.taskQueue, own);
     Object.assign(job, { org: prepared.org, ns: prepared.ns, from: prepared.from, to: prepared.to, mode: prepared.mode, cluster: prepared.cluster });
     const ref: JobRef = { jobId: job.id, org: job.org, ns: job.ns, from: job.from, to: job.to, mode: job.mode, cluster: prepared.cluster };
-    move = { ref, job, route: routeOf(ref, info.taskQueue), prepared, setStatus };
+    move = { ref, job, route: routeOf(ref, info.taskQueue, own), prepared, setStatus };
     await check(move);
   } catch (err) {
     // A cancel before the claim has nothing to roll back; it is still the operator's cancel, and says so.
@@ -124,9 +125,13 @@ interface Move {
  * by that cluster's coordinators only; one started without (the Temporal CLI) by
  * whichever coordinator takes it, whose cluster it then stays in.
  */
-function prepare(request: MigrationRequest, jobId: string, workflowQueue: string): Promise<Prepared> {
+function prepare(request: MigrationRequest, jobId: string, workflowQueue: string, own: string | undefined): Promise<Prepared> {
   const requested = requestedId(request?.cluster);
-  return coordinatorOn(requested ? clusterTaskQueue(workflowQueue, requested) : workflowQueue).prepare.executeWithOptions(
+  // In place only when the job runs on the queue prepare is bound for, judged from `own` alone (see routeOf):
+  // its own queue when it names no cluster (whichever coordinator takes it prepares it, as before).
+  const inPlace = own !== undefined && (requested ? own === clusterTaskQueue(own, requested) : true);
+  const queue = requested ? clusterTaskQueue(workflowQueue, requested) : workflowQueue;
+  return coordinatorOn(queue, inPlace).prepare.executeWithOptions(
     { summary: `validate the move of ${shard({ org: requestedId(request?.org), ns: requestedId(request?.ns) })} to ${requestedId(request?.to)}` },
     [{ jobId, request }],
   );

@@ -2,7 +2,7 @@
 // coordinator's catalog steps on the cluster's queue, each node's steps on that
 // node's own queue (docs/NODES.md). One table of options, one proxy per policy.
 import type { Duration } from '@temporalio/common';
-import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities, type ActivityInterfaceFor, type ActivityOptions, type LocalActivityInterfaceFor, type LocalActivityOptions } from '@temporalio/workflow';
 import type { CoordinatorActivities, JobRef, NodeActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
 import { clusterTaskQueue, nodeTaskQueue } from '../common/names';
@@ -50,15 +50,44 @@ function nodeSteps(taskQueue: string, scheduleToStartTimeout?: Duration) {
   };
 }
 
-/** The coordinator's catalog steps, on `taskQueue` (the cluster's queue, or the shared one before the cluster is known). */
-export function coordinatorOn(taskQueue: string) {
+/**
+ * Catalog steps bound for the queue the workflow itself runs on are local activities:
+ * the worker that runs the workflow task is a coordinator on that very queue, with the
+ * same catalog and activities, so running them in place changes who runs them in no
+ * way, and saves each one an activity task and a workflow task on the server (a
+ * move's catalog steps are a third of its steps). Same timeout, retries and
+ * cancellation as POLICIES.catalog. Steps for another queue (a job started on the
+ * shared queue naming its cluster) stay activities on that queue, so only that
+ * cluster's coordinators run them.
+ */
+const LOCAL_CATALOG: LocalActivityOptions = { startToCloseTimeout: POLICIES.catalog.startToCloseTimeout, retry: retryForever, cancellationType: WAIT };
+
+/**
+ * The queue this workflow runs on, which decides whether catalog steps may run in place.
+ * Asked of a local activity so it is in the history: replays (and the replay test's
+ * worker, on a queue of its own) decide alike.
+ */
+export async function ownQueue(): Promise<string> {
+  return proxyLocalActivities<CoordinatorActivities>(LOCAL_CATALOG).workflowQueue();
+}
+
+/**
+ * The coordinator's catalog steps, on `taskQueue` (the cluster's queue, or the shared one
+ * before the cluster is known); in place (local activities) when that is the workflow's own queue.
+ */
+export function coordinatorOn(taskQueue: string, inPlace = false): LocalActivityInterfaceFor<CoordinatorActivities> | ActivityInterfaceFor<CoordinatorActivities> {
+  if (inPlace) return proxyLocalActivities<CoordinatorActivities>(LOCAL_CATALOG);
   return proxyActivities<CoordinatorActivities>({ ...POLICIES.catalog, taskQueue });
 }
 
-/** Every proxy a move of `ref` needs, given the queue its workflow runs on. */
-export function routeOf(ref: JobRef, workflowQueue: string) {
+/**
+ * Every proxy a move of `ref` needs, given the queue its workflow runs on and that queue
+ * as recorded in its history (`own`, see ownQueue): catalog steps run
+ * in place when the workflow runs on the cluster's own queue, judged from `own` alone.
+ */
+export function routeOf(ref: JobRef, workflowQueue: string, own?: string) {
   return {
-    coordinator: coordinatorOn(clusterTaskQueue(workflowQueue, ref.cluster)),
+    coordinator: coordinatorOn(clusterTaskQueue(workflowQueue, ref.cluster), own !== undefined && own === clusterTaskQueue(own, ref.cluster)),
     source: nodeSteps(nodeTaskQueue(workflowQueue, ref.cluster, ref.from)),
     /** Before the flip: given up on after DESTINATION_GONE_AFTER without an answer. */
     destination: nodeSteps(nodeTaskQueue(workflowQueue, ref.cluster, ref.to), DESTINATION_GONE_AFTER),

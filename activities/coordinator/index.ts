@@ -2,6 +2,7 @@
 // claim, the owner flip, release, and finding what ended jobs left behind). They run on
 // the cluster's task queue, in the process that runs the workflows, which holds no
 // shard files.
+import { Context } from '@temporalio/activity';
 import type { Cluster } from '../../store/cluster';
 import { inCluster } from '../cluster-guard';
 import { withFailures } from '../failures';
@@ -63,6 +64,13 @@ export function createCoordinatorActivities({ cluster, jobs, faults = NO_FAULTS,
       const shard = await catalog.shard(job.org, job.ns);
       return { owner: shard.owner, claimedBy: shard.jobId };
     }),
+
+    /**
+     * The task queue of the worker running it. Run as a local activity, that is the
+     * queue of the workflow it runs for, recorded in its history so replays agree
+     * (workflows/route.ts: which catalog steps may run in place).
+     */
+    workflowQueue: async (): Promise<string> => Context.current().info.taskQueue,
 
     scanOrphans: withFailures(async (input: ReconcileInput): Promise<OrphanScan> => scanOrphans(cluster, jobs, input)),
 

@@ -117,23 +117,23 @@ export async function charts(results: BenchResults): Promise<Record<string, stri
 
   if (results.fleet) {
     const f = results.fleet;
-    const configs = ['1', '2'].filter((k) => f.byWorkers[k]);
+    const label = (r: (typeof f.rounds)[number], i: number) => `round ${i + 1}: ${r.from} → ${r.to}`;
     out['fleet.svg'] = await barChart({
-      title: `Fleet: ${f.shards} small shards moved at once (higher is better)`,
-      subtitle: `${f.rounds.length / configs.length} round(s) per worker count, interleaved; bar = median, whisker = min–max; ${where}`,
-      categories: configs.map((k) => (k === '1' ? '1 worker' : `${k} workers`)),
-      series: [{ name: 'moves per second', values: configs.map((k) => bar(f.byWorkers[k].movesPerSecond)) }],
+      title: `Fleet: ${f.shards} empty shards moved at once, 1 coordinator, ${f.agents.length} agents (higher is better; target ≥ ${f.targetMovesPerSecond})`,
+      subtitle: `one bar per round; ${where}`,
+      categories: f.rounds.map(label),
+      series: [{ name: 'moves per second', values: f.rounds.map((r) => ({ value: r.movesPerSecond, low: r.movesPerSecond, high: r.movesPerSecond })) }],
       yLabel: 'moves / second',
       format: (v) => v.toFixed(1),
     });
     out['fleet-cpu.svg'] = await stackedChart({
       title: 'Fleet: CPU seconds per 100 moves, by process',
-      subtitle: `median over rounds; from /proc/<pid>/stat utime+stime; ${where}`,
-      partNames: ['Temporal dev server', 'worker process(es)', 'bench (submits, awaits results)'],
-      bars: configs.map((k) => {
-        const rounds = f.rounds.filter((r) => String(r.workers) === k);
-        const per100 = (pick: (r: (typeof rounds)[number]) => number) => median(rounds.map((r) => (pick(r) / r.shards) * 100));
-        return { label: k === '1' ? '1 worker' : `${k} workers`, parts: [per100((r) => r.serverCpu), per100((r) => r.workerCpu), per100((r) => r.benchCpu)] };
+      subtitle: `from /proc/<pid>/stat utime+stime; ${where}`,
+      partNames: ['Temporal dev server', 'coordinator', 'node agents', 'bench (submits, awaits results)'],
+      bars: f.rounds.map((r, i) => {
+        const per100 = (v: number) => (v / r.shards) * 100;
+        const agents = Object.values(r.cpu.agents).reduce((a, b) => a + b, 0);
+        return { label: label(r, i), parts: [per100(r.cpu.server), per100(r.cpu.coordinator), per100(agents), per100(r.cpu.bench)] };
       }),
       xLabel: 'CPU seconds per 100 moves',
       format: (v) => `${v.toFixed(1)} s`,

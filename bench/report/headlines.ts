@@ -28,12 +28,13 @@ export function figureHeadlines(r: BenchResults): string[] {
     );
   }
   if (r.fleet) {
-    for (const [workers, f] of Object.entries(r.fleet.byWorkers)) {
-      lines.push(
-        `fleet of ${r.fleet.shards}, ${workers} worker(s): ${f.movesPerSecond.median.toFixed(1)} moves/s; dev server ${pct(f.serverShare.median)} of the CPU used ` +
-          `(${f.serverCores.median.toFixed(2)} cores)`,
-      );
-    }
+    const f = r.fleet;
+    const verdict = f.movesPerSecond.median >= f.targetMovesPerSecond ? 'meets' : 'misses';
+    lines.push(
+      `fleet of ${f.shards} empty shards, 1 coordinator, ${f.agents.length} agents: ${f.movesPerSecond.median.toFixed(2)} moves/s (${f.rounds.length} round(s)); ` +
+        `${verdict} the ≥ ${f.targetMovesPerSecond} moves/s target; cores busy: server ${f.cores.server.median.toFixed(2)}, coordinator ${f.cores.coordinator.median.toFixed(2)}, ` +
+        `agents ${f.cores.agents.median.toFixed(2)} (dev server ${pct(f.serverShare.median)} of the CPU used)`,
+    );
   }
   if (r.memory?.cells.length) {
     const cells = r.memory.cells;

@@ -80,10 +80,20 @@ export function markdown(r: BenchResults, chartFiles: string[]): string {
   }
 
   if (r.fleet) {
-    out.push('', `## 4. Fleet throughput (${r.fleet.shards} small shards at once)`, '');
-    out.push(table(['workers', 'round', 'seconds', 'moves/s', 'server CPU s', 'worker CPU s', 'bench CPU s', 'server share', 'move latency p50', 'p99'],
-      r.fleet.rounds.map((f, i) => [String(f.workers), String(Math.floor(i / 2) + 1), s(f.seconds), f.movesPerSecond.toFixed(1), s(f.serverCpu), s(f.workerCpu), s(f.benchCpu),
-        pct(f.serverShare), ms(f.latencyMs.median), ms(f.latencyMs.p99)])));
+    const f = r.fleet;
+    const met = f.movesPerSecond.median >= f.targetMovesPerSecond ? 'met' : '**missed**';
+    out.push('', `## 4. Fleet throughput (${f.shards} empty shards at once, 1 coordinator, ${f.agents.length} node agents)`, '');
+    out.push(`Two \`tasksd node serve\` processes (${f.agents.join(', ')}) and one coordinator worker process; all ${f.shards} offline moves started at once, each round moving every shard to the other agent. ` +
+      `Target ≥ ${f.targetMovesPerSecond} moves/s: ${met} (median ${f.movesPerSecond.median.toFixed(2)} moves/s).`, '');
+    out.push(table(['round', 'from → to', 'seconds', 'moves/s', 'server CPU s', 'coordinator CPU s', 'agents CPU s', 'bench CPU s', 'machine busy (cores)', 'server share', 'move latency p50', 'p99'],
+      f.rounds.map((x, i) => [String(i + 1), `${x.from} → ${x.to}`, s(x.seconds), x.movesPerSecond.toFixed(2), s(x.cpu.server), s(x.cpu.coordinator),
+        Object.entries(x.cpu.agents).map(([id, v]) => `${id} ${s(v)}`).join(', '), s(x.cpu.bench), (x.cpu.machine / x.seconds).toFixed(2), pct(x.serverShare), ms(x.latencyMs.median), ms(x.latencyMs.p99)])));
+    const p = f.rounds[0]?.perMove;
+    if (p) {
+      const b = p.breakdownMs;
+      out.push('', `Per move (round 1, mean of sampled histories): ${p.workflowTasks} workflow tasks, ${p.activities} activities, ${p.localActivities} local activities, ${p.historyEvents} history events; ` +
+        `activity run ${ms(b.activityRun)}, activity queue ${ms(b.activityQueue)}, workflow task run ${ms(b.workflowTaskRun)}, workflow task queue ${ms(b.workflowTaskQueue)}, between ${ms(b.between)}.`);
+    }
   }
 
   if (r.memory?.cells.length) {
