@@ -5,6 +5,7 @@ import type { BenchResults } from '../lib/results';
 import { TARGETS } from '../lib/results';
 import { spread, type Spread } from '../lib/stats';
 import { AGENT_TARGETS } from '../suites/agents';
+import { FLEET_TARGET } from '../suites/fleet';
 import { FOOTPRINT_TARGETS, GROWTH_NOISE_BYTES } from '../suites/footprint';
 import { OFFLINE_PAUSE_OVER_CP } from '../suites/pause';
 import { mib, ms, range, x } from './format';
@@ -130,6 +131,20 @@ export function targetRows(r: BenchResults): TargetRow[] {
     agentsOf.length && f
       ? bytesRow('agent peak, large move', `node agent RSS peak during a ${f.large.label} move (source and destination)`, FOOTPRINT_TARGETS.agentPeakBytes, agentsOf.flatMap((p) => p.largePeakBytes), ` (${agentsOf.map((p) => p.role).join(', ')}; each move)`)
       : missing('agent peak, large move', 'node agent RSS peak during a 2 GiB move', '—', `≤ ${mib(FOOTPRINT_TARGETS.agentPeakBytes)}`, 'not measured (footprint)'),
+  );
+  const fleet = r.fleet;
+  rows.push(
+    fleet?.rounds?.length
+      ? {
+          short: 'fleet moves/s (inverse)',
+          figure: `fleet of ${fleet.shards} empty shards, one coordinator, ${fleet.agents.length} agents (${fleet.rounds.length} rounds)`,
+          baseline: '—',
+          target: `≥ ${FLEET_TARGET.movesPerSecond} moves/s`,
+          result: `${fleet.rounds.map((round) => round.movesPerSecond.toFixed(2)).join(', ')} moves/s`,
+          met: fleet.movesPerSecond.median >= FLEET_TARGET.movesPerSecond,
+          score: FLEET_TARGET.movesPerSecond / fleet.movesPerSecond.median,
+        }
+      : missing('fleet moves/s (inverse)', 'fleet of 500 empty shards, one coordinator, 2 agents', '—', `≥ ${FLEET_TARGET.movesPerSecond} moves/s`, 'not measured (fleet)'),
   );
   return rows;
 }
