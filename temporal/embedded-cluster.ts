@@ -2,7 +2,11 @@
 // cluster (nodes added with `tasksd node add`): the embedded default of `npm start`,
 // and what tests and the demo run. The agents are the same code `tasksd node serve`
 // runs, on 127.0.0.1 at free ports recorded in the catalog; nodes added while it runs
-// are served within a couple of seconds.
+// are served within a couple of seconds. Two coordinators of one cluster on one host
+// both serve its embedded nodes (the same directories); the catalog records the one
+// that started last, and when that one stops, the others find its address dead and
+// record their own, so moves never wait on a coordinator that is gone.
+import * as net from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, WorkflowBundleOption } from '@temporalio/worker';
 import { createCoordinatorActivities } from '../activities';
@@ -14,6 +18,22 @@ import { jobLookup, jobResult } from './job-lookup';
 import { ClusterClient } from '../transport/cluster-client';
 import { Peers } from '../transport/peers';
 import { WorkerGroup } from './worker-group';
+
+/** Whether anything listens at an agent's address (a connection is accepted within a second). */
+function answers(url: string | null | undefined): Promise<boolean> {
+  if (!url) return Promise.resolve(false);
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
 
 export interface EmbeddedClusterOptions {
   cluster: Cluster;
@@ -70,7 +90,15 @@ export async function startEmbeddedCluster(opts: EmbeddedClusterOptions): Promis
     (serving = serving.catch(() => []).then(async () => {
       const started: NodeAgent[] = [];
       for (const node of await cluster.catalog.listNodes()) {
-        if (node.kind !== 'embedded' || agents.has(node.id)) continue;
+        if (node.kind !== 'embedded') continue;
+        const mine = agents.get(node.id);
+        if (mine) {
+          if (node.url !== mine.url && !(await answers(node.url))) {
+            await cluster.catalog.setEmbeddedUrl(node.id, mine.url);
+            log(`node ${node.id}: ${node.url ?? 'no address'} does not answer (its coordinator stopped); serving it at ${mine.url}`);
+          }
+          continue;
+        }
         const agent = await startNodeAgent({
           cluster,
           nodeId: node.id,

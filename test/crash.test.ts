@@ -11,7 +11,7 @@ import { startDevServer } from '../temporal/dev-server';
 import { filesOn, makeCluster, seedShard, type TestCluster } from './support/fixtures';
 import { Faults } from './support/faults';
 import { suite } from './support/root-hooks';
-import { startWorkerProcess, type WorkerProcess } from './support/worker-process';
+import { startWorkerProcess, waitForOutput, type WorkerProcess } from './support/worker-process';
 
 const ROWS = 1500;
 const ROW_BYTES = 2048; // ~3.5 MiB shard: a throttled copy takes a few seconds
@@ -101,6 +101,23 @@ describe('crash safety (real processes, SIGKILL)', function () {
     assert.ok(victim, `the copying worker ${copier} is one of ours`);
     await victim.kill();
     assertMovedIntact(await migrations.result(id));
+  });
+
+  it('when the coordinator whose agents the catalog names stops, the other serves its embedded nodes and moves go on', async () => {
+    const staying = await worker();
+    const stopping = await worker(); // started last: the catalog records its agents' addresses
+    const addresses = async () => Object.fromEntries((await t.cluster.catalog.listNodes()).map((n) => [n.id, n.url]));
+    const before = await addresses();
+    for (const node of ['node-a', 'node-b']) assert.ok(stopping.output().includes(`serving node ${node} (`) && stopping.output().includes(`at ${before[node]},`), `${node} recorded at the second coordinator's agent`);
+    assert.equal(await stopping.stop(), 0);
+    for (const node of ['node-a', 'node-b']) await waitForOutput(staying, new RegExp(`node ${node}: ${before[node]} does not answer \\(its coordinator stopped\\); serving it at `));
+    const after = await addresses();
+    for (const node of ['node-a', 'node-b']) {
+      assert.notEqual(after[node], before[node]);
+      assert.ok(staying.output().includes(`serving node ${node} (`) && staying.output().includes(`at ${after[node]},`), `${node} now recorded at the remaining coordinator's agent`);
+    }
+    const migrations = new MigrationClient(suite().client, taskQueue, undefined, t.cluster.catalog.clusterId);
+    await assertMovedIntact(await migrations.migrate({ org: 'acme', ns: 'default', to: 'node-b' }));
   });
 
   it('completes after the Temporal server is stopped and restarted mid-copy', async () => {
