@@ -53,7 +53,8 @@ export function barSpec(chart: BarChart): TopLevelSpec {
     sort: chart.categories,
     title: null,
     scale: { paddingInner: padding, paddingOuter: padding },
-    axis: { labelAngle: 0, labelFontSize: 12, labelLimit: 0, ticks: false },
+    // Long category names (the targets chart) are slanted so they do not run into each other.
+    axis: { labelAngle: chart.categories.some((c) => c.length > 14) ? -35 : 0, labelFontSize: 12, labelLimit: 0, ticks: false },
   } as const;
   const xOffset = { field: 'series', type: 'nominal', sort: names, scale: { domain: names, paddingInner: 0.08 } } as const;
   const y = {
