@@ -37,6 +37,32 @@ describe('pulling a snapshot from a source agent', () => {
   let sourceFile: string;
   const ref = { org: 'acme', ns: 'default', jobId: 'job-1' };
 
+  /** Puts into acme/default one after another until stopped; `after(n)` resolves once n have landed. */
+  function startWriter() {
+    let writes = 0;
+    let stopping = false;
+    const waiting: { n: number; resolve: () => void }[] = [];
+    const running = (async () => {
+      while (!stopping) {
+        await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: `w${writes}`, title: 'during', body: Buffer.alloc(2000, 1) } });
+        writes++;
+        for (const w of waiting.filter((w) => writes >= w.n)) {
+          waiting.splice(waiting.indexOf(w), 1);
+          w.resolve();
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    return {
+      count: () => writes,
+      after: (n: number) => (writes >= n ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ n, resolve }))),
+      stop: async () => {
+        stopping = true;
+        await running;
+      },
+    };
+  }
+
   beforeEach(async () => {
     t = await makeCluster();
     await seedShard(t, 'acme', 'default', 'node-a', 1000, 4000); // ~4 MiB
@@ -142,19 +168,11 @@ describe('pulling a snapshot from a source agent', () => {
   it('an online snapshot stays frozen while a writer keeps writing: the copy is the state at pin time', async () => {
     const pinned = await source.client.pin(ref, 'online');
     const atPin = { seq: pinned.seq, rows: pinned.rows };
-    let writes = 0;
-    let stop = false;
-    const writer = (async () => {
-      while (!stop) {
-        await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: `w${writes}`, title: 'during', body: Buffer.alloc(2000, 1) } });
-        writes++;
-        await new Promise((r) => setImmediate(r));
-      }
-    })();
+    const writer = startWriter();
     try {
       const result = await pullSnapshot({ transport: source.client, ref, mode: 'online', incomingPath: incoming, maxBytesPerSecond: 8 * MiB });
       assert.equal(result.snapshot.snapshotId, pinned.snapshotId);
-      assert.ok(writes > 20, `the writer kept writing (${writes} writes)`);
+      assert.ok(writer.count() > 20, `the writer kept writing (${writer.count()} writes)`);
       const copy = openShardFile(incoming, { readonly: true });
       try {
         assert.deepEqual({ seq: storedFingerprint(copy).seq, rows: storedFingerprint(copy).rows }, atPin);
@@ -163,12 +181,11 @@ describe('pulling a snapshot from a source agent', () => {
         copy.close();
       }
     } finally {
-      stop = true;
-      await writer;
+      await writer.stop();
     }
     const live = openShardFile(sourceFile);
     try {
-      assert.equal(readState(live).seq, atPin.seq + writes, 'the writes landed on the source');
+      assert.equal(readState(live).seq, atPin.seq + writer.count(), 'the writes landed on the source');
     } finally {
       live.close();
     }
@@ -221,20 +238,11 @@ describe('pulling a snapshot from a source agent', () => {
   });
 
   it('the source proves exactly the pinned bytes, though writers race the pin and keep writing (not newer WAL frames)', async () => {
-    let writes = 0;
-    let stop = false;
-    const writer = (async () => {
-      while (!stop) {
-        await t.replicator.propose({ op: 'put', org: 'acme', ns: 'default', task: { id: `w${writes}`, title: 'during', body: Buffer.alloc(2000, 1) } });
-        writes++;
-        await new Promise((r) => setImmediate(r));
-      }
-    })();
+    const writer = startWriter();
     try {
-      while (writes < 10) await new Promise((r) => setTimeout(r, 5)); // the writer is going before the pin is taken
+      await writer.after(10); // the writer is going before the pin is taken
       const pinned = await source.snapshots.pin('acme', 'default', 'job-1', 'online');
-      const atPin = writes;
-      while (writes < atPin + 20) await new Promise((r) => setTimeout(r, 5));
+      await writer.after(writer.count() + 20);
       const proof = await source.snapshots.proof('acme', 'default', 'job-1', pinned.snapshotId);
       assert.ok(!proof.damage, `the pinned snapshot is sound: ${JSON.stringify(proof.damage)}`);
       assert.deepEqual(
@@ -256,8 +264,7 @@ describe('pulling a snapshot from a source agent', () => {
         copy.close();
       }
     } finally {
-      stop = true;
-      await writer;
+      await writer.stop();
     }
     await source.client.unpin(ref);
   });
