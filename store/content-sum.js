@@ -28,23 +28,18 @@ function adjust(sumHex, sign, id, title, body) {
 }
 
 /**
- * Scans every row of `tasks` (in rowid order: no sort needed for a sum). `everyBytes`
- * is called each time about `collectEvery` bytes of row bodies have been read (the
- * scanning thread collects its garbage: see sqlite-thread-worker.js).
+ * Scans every row of `tasks` (in rowid order: no sort needed for a sum). `onBodyBytes`
+ * is told each row body's size (the check threads collect their garbage by it:
+ * shard-checks.js).
  */
 function recomputeContentSum(db, options = {}) {
-  const { collectEvery = Infinity, everyBytes } = options;
+  const { onBodyBytes } = options;
   let sum = 0n;
   let rows = 0;
-  let read = 0;
   for (const [id, title, body] of db.prepare('SELECT id, title, body FROM tasks').raw().iterate()) {
     sum += rowHash(id, title, body);
     rows++;
-    read += body ? body.length : 0;
-    if (read >= collectEvery) {
-      read = 0;
-      everyBytes?.();
-    }
+    if (body) onBodyBytes?.(body.length);
   }
   return { sum: toHex(sum % MOD), rows };
 }

@@ -21,7 +21,7 @@
 import * as path from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorType, TasksdError } from '../common/errors';
-import { recomputeContentSum } from './content-sum';
+import { contentSum, quickCheck } from './shard-checks';
 import type { ShardDb } from './shard-file';
 import { judge, type ContentScan, type Damage, type Inspection } from './sqlite-thread';
 
@@ -220,38 +220,23 @@ export class InlineProof implements PinProof {
     return this;
   }
 
-  run(): Promise<Inspection> {
+  /** Runs at once (before its first await), inside the pin's read transaction. */
+  async run(): Promise<Inspection> {
     const db = this.db;
-    if (!db?.inTransaction) return Promise.reject(new Error('the proof was asked to run outside the pinned snapshot'));
-    const settle = <T>(read: () => T): PromiseSettledResult<T> => {
-      try {
-        return { status: 'fulfilled', value: read() };
-      } catch (reason) {
-        return { status: 'rejected', reason };
-      }
-    };
-    // As the thread does: a file too broken to check reports why as its problem.
-    const problems = settle(() => {
-      try {
-        return (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check);
-      } catch (err) {
-        return [(err as Error).message];
-      }
-    });
-    const scan = settle((): ContentScan => {
-      const stored = db.prepare('SELECT seq, row_count AS rows, content_sum AS sum FROM shard WHERE singleton = 1').get() as { seq: number; rows: number; sum: string };
-      const actual = recomputeContentSum(db);
-      return { seq: stored.seq, storedRows: stored.rows, storedSum: stored.sum, rows: actual.rows, sum: actual.sum };
-    });
-    try {
-      return Promise.resolve(judge(problems, scan));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    if (!db?.inTransaction) throw new Error('the proof was asked to run outside the pinned snapshot');
+    return judge(settled(() => quickCheck(db)), settled(() => contentSum(db)));
   }
 
   terminate(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+function settled<T>(read: () => T): PromiseSettledResult<T> {
+  try {
+    return { status: 'fulfilled', value: read() };
+  } catch (reason) {
+    return { status: 'rejected', reason };
   }
 }
 

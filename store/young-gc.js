@@ -15,8 +15,8 @@ const vm = require('node:vm');
 
 let gc;
 
-/** One collection now: 'minor' (the young generation) or 'major' (the whole heap); a no-op without `gc`. */
-function collectGarbage(type) {
+/** One young-generation collection now; a no-op without `gc`. */
+function youngGc() {
   if (gc === undefined) {
     gc = null;
     try {
@@ -31,11 +31,7 @@ function collectGarbage(type) {
       gc = null;
     }
   }
-  if (gc) gc({ type });
-}
-
-function youngGc() {
-  collectGarbage('minor');
+  if (gc) gc({ type: 'minor' });
 }
 
 /** Counts bytes streamed and collects the young generation every `everyBytes` of them. */
@@ -53,4 +49,4 @@ class YoungGc {
   }
 }
 
-module.exports = { collectGarbage, youngGc, YoungGc };
+module.exports = { YoungGc };

@@ -4,7 +4,7 @@
 // inside the install, the hand-off and the rollback — × offline/online × which of the
 // three processes dies. The report prints the matrix with its counts and renders the
 // README's table of what the matrix proved.
-import { INSIDE_POINTS, type FaultPointName } from '../../faults';
+import { INSIDE_POINTS, type FaultPointName, type InsidePoint } from '../../faults';
 
 export type Role = 'coordinator' | 'source' | 'destination';
 export type Mode = 'offline' | 'online';
@@ -22,8 +22,9 @@ export interface PointSpec {
   onlineOnly?: boolean;
 }
 
-const around = (activity: string, holder: Role, kind: Kind, onlineOnly = false): PointSpec[] =>
-  (['before', 'after'] as const).map((when) => ({ point: `${activity}:${when}` as FaultPointName, holder, kind, onlineOnly }));
+/** A step's points in the order it passes them: before, those inside it (INSIDE_POINTS), after. */
+const around = (activity: string, holder: Role, kind: Kind, { onlineOnly = false, inside = [] as InsidePoint[] } = {}): PointSpec[] =>
+  [`${activity}:before`, ...inside, `${activity}:after`].map((point) => ({ point: point as FaultPointName, holder, kind, onlineOnly }));
 
 /** Every point a move passes, in the order an offline move does (online: copy, catch-up, then lock). */
 export const MOVE_POINTS: PointSpec[] = [
@@ -32,19 +33,12 @@ export const MOVE_POINTS: PointSpec[] = [
   ...around('claim', 'coordinator', 'move'),
   ...around('lock', 'source', 'move'),
   ...around('pinSnapshot', 'source', 'move'),
-  { point: 'checkpointAndCopy:before', holder: 'destination', kind: 'move' },
-  { point: 'install:after-rename', holder: 'destination', kind: 'move' },
-  { point: 'checkpointAndCopy:after-install', holder: 'destination', kind: 'move' },
-  { point: 'checkpointAndCopy:after', holder: 'destination', kind: 'move' },
-  ...around('catchUp', 'destination', 'move', true),
+  ...around('checkpointAndCopy', 'destination', 'move', { inside: ['install:after-rename', 'checkpointAndCopy:after-install'] }),
+  ...around('catchUp', 'destination', 'move', { onlineOnly: true }),
   ...around('replay', 'destination', 'move'),
   ...around('handOff', 'coordinator', 'move'),
-  { point: 'unlock:before', holder: 'destination', kind: 'move' },
-  { point: 'unlock:after-release', holder: 'destination', kind: 'move' },
-  { point: 'unlock:after', holder: 'destination', kind: 'move' },
-  { point: 'retire:before', holder: 'source', kind: 'move' },
-  { point: 'retire:after-mark', holder: 'source', kind: 'move' },
-  { point: 'retire:after', holder: 'source', kind: 'move' },
+  ...around('unlock', 'destination', 'move', { inside: ['unlock:after-release'] }),
+  ...around('retire', 'source', 'move', { inside: ['retire:after-mark'] }),
   ...around('release', 'coordinator', 'move'),
 ];
 
@@ -56,12 +50,8 @@ export const ROLLBACK_TRIGGER: FaultPointName = 'checkpointAndCopy:after-install
 
 export const ROLLBACK_POINTS: PointSpec[] = [
   ...around('ownerOf', 'coordinator', 'rollback'),
-  { point: 'unlockInPlace:before', holder: 'source', kind: 'rollback' },
-  { point: 'unlockInPlace:after-unlock', holder: 'source', kind: 'rollback' },
-  { point: 'unlockInPlace:after', holder: 'source', kind: 'rollback' },
-  { point: 'discardCopy:before', holder: 'destination', kind: 'rollback' },
-  { point: 'discardCopy:after-remove', holder: 'destination', kind: 'rollback' },
-  { point: 'discardCopy:after', holder: 'destination', kind: 'rollback' },
+  ...around('unlockInPlace', 'source', 'rollback', { inside: ['unlockInPlace:after-unlock'] }),
+  ...around('discardCopy', 'destination', 'rollback', { inside: ['discardCopy:after-remove'] }),
   ...around('release', 'coordinator', 'rollback'),
 ];
 
